@@ -1,0 +1,74 @@
+"""Acknowledgements, feedback for authors, and the caller's learning list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel
+
+from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
+from learnloop_shared.http.problems import not_found
+from learnloop_shared.http.security import CurrentPrincipal
+
+from ..deps import Deps
+from ..domain import rules
+from ..domain.acknowledgements import Acknowledgement, AckIn, Feedback, Outcome, Question, summarize
+
+router = APIRouter(prefix="/v1", tags=["learning"])
+ShareId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+@router.post(
+    "/shares/{share_id}/acknowledgements",
+    response_model=Acknowledgement,
+    status_code=201,
+    responses={200: {"description": "Repeated, or a rating replaced", "model": Acknowledgement}},
+)
+async def acknowledge(share_id: ShareId, body: AckIn, me: CurrentPrincipal, deps: Deps,
+                      response: Response) -> Acknowledgement:
+    share = await deps.store.share(share_id)
+    recipient = await deps.store.recipient(share_id, me.sub) if share else None
+    if share is None or not rules.can_acknowledge(me, recipient is not None):
+        raise not_found("share")
+    ack = await deps.recorder.record(share, me.sub, body)
+    response.status_code = 201 if ack.outcome is Outcome.created else 200
+    return ack
+
+
+@router.get("/shares/{share_id}/feedback", response_model=Feedback, response_model_by_alias=True)
+async def feedback(share_id: ShareId, me: CurrentPrincipal, deps: Deps) -> Feedback:
+    share = await deps.store.share(share_id)
+    if share is None or not rules.can_read_feedback(me, share["author_id"]):
+        raise not_found("share")
+    counts, rating_sum = await deps.store.counts(share_id)
+    questions = [Question(text=q["text"], at=q["at"], from_=q["user_id"]) for q in await deps.store.questions(share_id)]
+    recipients = await deps.store.recipient_count(share_id)
+    return summarize(share_id, share["title"], recipients, counts, rating_sum, questions)
+
+
+class PendingShare(BaseModel):
+    share_id: str
+    title: str
+    author_id: str
+    url: str | None = None
+    delivered_at: datetime
+    acknowledged: list[str]
+
+
+@router.get("/me/learning", response_model=Page[PendingShare])
+async def my_learning(
+    me: CurrentPrincipal,
+    deps: Deps,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Page[PendingShare]:
+    docs = await deps.store.pending_for(me.sub, newest_first_filter(cursor, "delivered_at"), limit + 1)
+    items = [
+        PendingShare(share_id=d["share_id"], title=d["title"], author_id=d["author_id"], url=d.get("url"),
+                     delivered_at=d["delivered_at"], acknowledged=d.get("acknowledged", []))
+        for d in docs[:limit]
+    ]
+    nxt = encode_cursor(docs[limit - 1]["delivered_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None
+    return Page[PendingShare](items=items, next_cursor=nxt)

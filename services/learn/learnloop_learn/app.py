@@ -1,0 +1,34 @@
+"""The learn service: records acknowledgements and sends learning feedback back to authors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from learnloop_shared.events import ShareDelivered, SharePublished
+from learnloop_shared.kafka.consumers import ConsumerSpec
+from learnloop_shared.runtime import Runtime, ServiceDefinition
+
+from .api import learning
+from .config import LearnSettings
+from .deps import LearnDeps, build_deps
+
+
+def consumers(rt: Runtime[LearnSettings]) -> Sequence[ConsumerSpec]:
+    deps: LearnDeps = rt.deps
+    t = rt.settings.topics
+    return [
+        ConsumerSpec(name="shares", topic=t.shares, accept={SharePublished.event_type: SharePublished},
+                     handler=deps.audience.handle),
+        ConsumerSpec(name="deliveries", topic=t.deliveries, accept={ShareDelivered.event_type: ShareDelivered},
+                     handler=deps.audience.handle),
+    ]
+
+
+SERVICE = ServiceDefinition[LearnSettings](
+    name="learn",
+    title="Learnloop learn service",
+    settings_cls=LearnSettings,
+    routers=[learning.router],
+    build_deps=build_deps,
+    consumers=consumers,
+)

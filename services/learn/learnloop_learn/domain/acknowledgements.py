@@ -1,0 +1,108 @@
+"""Acknowledgements and how they count: pure rules, no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AckKindName = Literal["opened", "learned", "applied", "rated", "question"]
+ONCE_PER_RECIPIENT = frozenset({"opened", "learned", "applied"})
+COMPLETES_LEARNING = frozenset({"learned", "applied"})
+
+
+class AckIn(BaseModel):
+    """Body of ``POST /v1/shares/{share_id}/acknowledgements``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: AckKindName
+    rating: int | None = Field(None, ge=1, le=5)
+    text: str | None = Field(None, min_length=1, max_length=5000)
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> AckIn:
+        if self.kind == "rated" and self.rating is None:
+            raise ValueError("a 'rated' acknowledgement needs a rating from 1 to 5")
+        if self.kind != "rated" and self.rating is not None:
+            raise ValueError("rating is only allowed with kind 'rated'")
+        if self.kind == "question" and not (self.text and self.text.strip()):
+            raise ValueError("a 'question' acknowledgement needs its text")
+        return self
+
+
+class Outcome(StrEnum):
+    created = "created"  # something new was recorded → 201
+    replaced = "replaced"  # a rating replaced the earlier one → 200
+    repeated = "repeated"  # nothing new → 200
+
+
+def ack_id(share_id: str, user_id: str, kind: str, question_id: str) -> str:
+    """Natural key: one per recipient for opened/learned/applied/rated; each question its own."""
+    if kind == "question":
+        return question_id
+    return f"{share_id}|{user_id}|{kind}"
+
+
+def rating_outcome(previous: int | None, new: int) -> Outcome:
+    if previous is None:
+        return Outcome.created
+    return Outcome.repeated if previous == new else Outcome.replaced
+
+
+class Acknowledgement(BaseModel):
+    id: str
+    share_id: str
+    kind: AckKindName
+    rating: int | None = None
+    text: str | None = None
+    outcome: Outcome
+    at: datetime
+
+
+class Question(BaseModel):
+    text: str
+    at: datetime
+    from_: str = Field(serialization_alias="from")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Ratings(BaseModel):
+    count: int = 0
+    average: float | None = None
+
+
+class Feedback(BaseModel):
+    share_id: str
+    title: str
+    recipients: int
+    opened: int
+    learned: int
+    applied: int
+    ratings: Ratings
+    questions: list[Question]
+
+
+def summarize(
+    share_id: str,
+    title: str,
+    recipients: int,
+    counts: dict[str, int],
+    rating_sum: int,
+    questions: list[Question],
+) -> Feedback:
+    """Feedback for one share from the per-kind counts and the sum of current ratings."""
+    rated = counts.get("rated", 0)
+    return Feedback(
+        share_id=share_id,
+        title=title,
+        recipients=recipients,
+        opened=counts.get("opened", 0),
+        learned=counts.get("learned", 0),
+        applied=counts.get("applied", 0),
+        ratings=Ratings(count=rated, average=round(rating_sum / rated, 2) if rated else None),
+        questions=questions,
+    )

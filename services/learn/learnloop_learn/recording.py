@@ -1,0 +1,85 @@
+"""Recording an acknowledgement: once per recipient where it counts once, with its event (outbox)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from learnloop_shared.events import LearningAcknowledged, make_event, utcnow
+from learnloop_shared.mongo import Doc, in_transaction, is_duplicate
+from learnloop_shared.outbox import Outbox
+
+from .domain.acknowledgements import Acknowledgement, AckIn, Outcome, ack_id, rating_outcome
+from .storage.learning import LearningStore
+
+
+class Recorder:
+    def __init__(self, mongo: AsyncMongoClient[Doc], store: LearningStore, outbox: Outbox, topic: str,
+                 source: str) -> None:
+        self._mongo = mongo
+        self._store = store
+        self._outbox = outbox
+        self._topic = topic
+        self._source = source
+
+    async def record(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
+        share_id = share["_id"]
+        now = utcnow()
+        doc: Doc = {
+            "_id": ack_id(share_id, user_id, body.kind, str(uuid.uuid4())),
+            "share_id": share_id,
+            "user_id": user_id,
+            "kind": body.kind,
+            "rating": body.rating,
+            "text": body.text,
+            "at": now,
+        }
+        entries: list[Doc] = []
+
+        def event(outcome: Outcome) -> Doc:
+            ev = make_event(
+                LearningAcknowledged(
+                    acknowledgement_id=doc["_id"],
+                    share_id=share_id,
+                    author_id=share["author_id"],
+                    recipient_id=user_id,
+                    title=share["title"],
+                    kind=body.kind,
+                    rating=body.rating,
+                    text=body.text,
+                    replaced=outcome is Outcome.replaced,
+                    acknowledged_at=now,
+                ),
+                source=self._source,
+                subject=share_id,
+            )
+            return Outbox.entry(self._topic, share_id, ev)
+
+        async def store(session: AsyncClientSession) -> Outcome:
+            entries.clear()
+            if body.kind == "rated":
+                previous = await self._store.set_rating(doc, session)
+                outcome = rating_outcome(previous.get("rating") if previous else None, body.rating or 0)
+            else:
+                await self._store.insert_ack(doc, session)
+                outcome = Outcome.created
+            if outcome is not Outcome.repeated:
+                await self._store.mark_progress(share_id, user_id, body.kind, session)
+                entries.append(event(outcome))
+                await self._outbox.add(entries, session=session)
+            return outcome
+
+        try:
+            outcome = await in_transaction(self._mongo, store)
+        except Exception as exc:
+            if not is_duplicate(exc):
+                raise
+            outcome, entries = Outcome.repeated, []
+        if entries:
+            await self._outbox.flush(entries)
+        return Acknowledgement(
+            id=doc["_id"], share_id=share_id, kind=body.kind, rating=body.rating, text=body.text,
+            outcome=outcome, at=now,
+        )

@@ -1,0 +1,40 @@
+"""The caller's notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
+from learnloop_shared.http.problems import not_found
+from learnloop_shared.http.security import CurrentPrincipal
+
+from ..deps import Deps
+from ..domain.notifications import Notification, to_notification
+
+router = APIRouter(prefix="/v1", tags=["notifications"])
+
+
+@router.get("/notifications", response_model=Page[Notification])
+async def list_notifications(
+    me: CurrentPrincipal,
+    deps: Deps,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Page[Notification]:
+    docs = await deps.inbox.page(me.sub, unread, newest_first_filter(cursor, "created_at"), limit + 1)
+    items = [to_notification(d) for d in docs[:limit]]
+    nxt = encode_cursor(items[-1].created_at, items[-1].id) if len(docs) > limit else None
+    return Page[Notification](items=items, next_cursor=nxt)
+
+
+@router.post("/notifications/{notification_id}/read", response_model=Notification)
+async def mark_read(
+    notification_id: Annotated[str, Path(max_length=200)], me: CurrentPrincipal, deps: Deps
+) -> Notification:
+    doc = await deps.inbox.mark_read(me.sub, notification_id)
+    if doc is None:
+        raise not_found("notification")
+    return to_notification(doc)

@@ -1,0 +1,34 @@
+"""The notify service: inbox notifications for recipients and feedback notifications for authors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from learnloop_shared.events import LearningAcknowledged, ShareDelivered
+from learnloop_shared.kafka.consumers import ConsumerSpec
+from learnloop_shared.runtime import Runtime, ServiceDefinition
+
+from .api import notifications
+from .config import NotifySettings
+from .deps import NotifyDeps, build_deps
+
+
+def consumers(rt: Runtime[NotifySettings]) -> Sequence[ConsumerSpec]:
+    deps: NotifyDeps = rt.deps
+    t = rt.settings.topics
+    return [
+        ConsumerSpec(name="deliveries", topic=t.deliveries, accept={ShareDelivered.event_type: ShareDelivered},
+                     handler=deps.notifier.handle),
+        ConsumerSpec(name="acknowledgements", topic=t.acknowledgements,
+                     accept={LearningAcknowledged.event_type: LearningAcknowledged}, handler=deps.notifier.handle),
+    ]
+
+
+SERVICE = ServiceDefinition[NotifySettings](
+    name="notify",
+    title="Learnloop notify service",
+    settings_cls=NotifySettings,
+    routers=[notifications.router],
+    build_deps=build_deps,
+    consumers=consumers,
+)

@@ -1,0 +1,44 @@
+"""Each user's notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from learnloop_shared.events import utcnow
+from learnloop_shared.mongo import Doc, insert_many_new
+
+
+class Inbox:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.coll = db["notifications"]
+
+    async def ensure_indexes(self) -> None:
+        await self.coll.create_index([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)])
+        await self.coll.create_index(
+            [("user_id", ASCENDING), ("read_at", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+        )
+
+    async def add(self, docs: Sequence[Doc]) -> int:
+        """Store notifications; ids derive from event ids, so redelivered events add nothing."""
+        return await insert_many_new(self.coll, docs)
+
+    async def page(self, user_id: str, unread_only: bool, extra: Doc, limit: int) -> list[Doc]:
+        query: Doc = {"user_id": user_id, **extra}
+        if unread_only:
+            query["read_at"] = None
+        return await self.coll.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(
+            limit
+        ).to_list()
+
+    async def mark_read(self, user_id: str, notification_id: str) -> Doc | None:
+        doc = await self.coll.find_one_and_update(
+            {"_id": notification_id, "user_id": user_id, "read_at": None},
+            {"$set": {"read_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # already read, or not the caller's
+            doc = await self.coll.find_one({"_id": notification_id, "user_id": user_id})
+        return doc

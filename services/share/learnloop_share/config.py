@@ -1,0 +1,14 @@
+"""Settings of the share service (environment variables prefixed ``LEARNLOOP_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from learnloop_shared.settings import ServiceSettings
+
+
+class ShareSettings(ServiceSettings):
+    service_name: str = "share"
+    http_port: int = Field(8001, ge=0, le=65535)
+    mongo_db: str = "learnloop_share"
+    fanout_batch_size: int = Field(1000, ge=1, le=50_000, description="Recipients per fan-out batch")

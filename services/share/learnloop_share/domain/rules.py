@@ -1,0 +1,25 @@
+"""Who may do what in the share service. Pure functions of the caller and the resource."""
+
+from __future__ import annotations
+
+from learnloop_shared.auth import Principal
+
+DIRECTORY_WRITE = "directory:write"
+SHARES_PUBLISH = "shares:publish"
+PUBLISHERS_WRITE = "publishers:write"
+
+
+def can_write_directory(p: Principal) -> bool:
+    return p.has(DIRECTORY_WRITE)
+
+
+def can_manage_subscriptions(p: Principal, user_id: str) -> bool:
+    return p.sub == user_id or p.has(DIRECTORY_WRITE)
+
+
+def can_publish_as(p: Principal, author_id: str) -> bool:
+    return author_id == p.sub or p.has(SHARES_PUBLISH)
+
+
+def can_view_share(p: Principal, author_id: str) -> bool:
+    return author_id == p.sub or p.has(SHARES_PUBLISH)

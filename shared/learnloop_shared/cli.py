@@ -1,0 +1,131 @@
+"""``learnloop``: run the whole system locally, and sign tokens for it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .auth import ensure_local_secret, issue_token
+
+DEFAULT_SCOPES = ("directory:write", "shares:publish", "publishers:write")
+DEMO_USERS = {
+    "alice": ("Alice Author", ["kafka.streams"]),
+    "bob": ("Bob Builder", ["kafka.*", "python"]),
+    "carol": ("Carol Coder", ["python"]),
+}
+
+
+def _out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    secret = ensure_local_secret(Path(args.var) / "auth-secret")
+    scopes = args.scope.replace(",", " ").split() if args.scope else []
+    _out(issue_token(secret, args.subject, scopes, ttl_s=args.ttl))
+    return 0
+
+
+def _seed_demo(stack: object, admin_token: str) -> None:
+    import httpx
+
+    from .local.stack import LocalStack
+
+    assert isinstance(stack, LocalStack)
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with httpx.Client(base_url=stack.url("share"), headers=headers, timeout=10) as client:
+        for user_id, (name, topics) in DEMO_USERS.items():
+            client.put(f"/v1/users/{user_id}", json={"name": name, "topics": topics}).raise_for_status()
+        client.put("/v1/teams/platform", json={"name": "Platform team", "members": ["bob", "carol"]}).raise_for_status()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .local.servers import LocalInfra
+    from .local.stack import LocalStack
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    var = Path(args.var).resolve()
+    var.mkdir(parents=True, exist_ok=True)
+    secret = ensure_local_secret(var / "auth-secret")
+    infra = LocalInfra(args.kafka_port, args.mongo_port, data_dir=var, log_dir=var / "log")
+    stack = LocalStack(
+        infra=infra,
+        ports={"share": args.share_port, "learn": args.learn_port, "notify": args.notify_port},
+        var_dir=var,
+        secret_file=var / "auth-secret",
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    _out("starting Kafka broker, database and services…")
+    try:
+        stack.start()
+        tokens = {u: issue_token(secret, u, DEFAULT_SCOPES if u == "alice" else ()) for u in DEMO_USERS}
+        if not args.no_demo:
+            _seed_demo(stack, tokens["alice"])
+        _out()
+        _out("Learnloop is running.")
+        for name in ("share", "learn", "notify"):
+            _out(f"  {name:<7} {stack.url(name)}   (API docs: {stack.url(name)}/docs)")
+        _out(f"  kafka   {infra.bootstrap}")
+        _out(f"  mongodb {infra.mongo_url}")
+        _out(f"  logs    {var / 'log'}")
+        _out()
+        _out("Demo tokens (alice may write the directory and publish for others):")
+        for user, token in tokens.items():
+            _out(f"  export TOKEN_{user.upper()}={token}")
+        _out()
+        _out("Try:")
+        _out(f"  curl -s -X POST {stack.url('share')}/v1/shares -H \"Authorization: Bearer $TOKEN_ALICE\" "
+             "-H 'content-type: application/json' "
+             "-d '{\"title\":\"Kafka tips\",\"audience\":{\"teams\":[\"platform\"]}}'")
+        _out(f"  curl -s {stack.url('notify')}/v1/notifications -H \"Authorization: Bearer $TOKEN_BOB\"")
+        _out()
+        _out("Press Ctrl-C to stop.")
+        while not stop.wait(0.5):
+            for name, proc in stack.processes.items():
+                if not proc.running:
+                    _out(f"{name} exited unexpectedly; see {var / 'log' / (name + '.log')}")
+                    stop.set()
+    finally:
+        _out("stopping…")
+        stack.stop()
+        _out("stopped.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="learnloop", description=__doc__)
+    parser.add_argument("--var", default="var", help="local data folder (default: ./var)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run broker, database and all services locally")
+    run.add_argument("--share-port", type=int, default=8001)
+    run.add_argument("--learn-port", type=int, default=8002)
+    run.add_argument("--notify-port", type=int, default=8003)
+    run.add_argument("--kafka-port", type=int, default=19092)
+    run.add_argument("--mongo-port", type=int, default=27018)
+    run.add_argument("--no-demo", action="store_true", help="do not create the demo users and team")
+    run.set_defaults(func=cmd_run)
+
+    token = sub.add_parser("token", help="print a signed access token for local mode")
+    token.add_argument("subject", help="the user id (token `sub`)")
+    token.add_argument("--scope", default="", help="space- or comma-separated scopes")
+    token.add_argument("--ttl", type=int, default=30 * 86400, help="lifetime in seconds")
+    token.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    sys.exit(args.func(args))

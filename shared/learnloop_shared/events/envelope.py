@@ -1,0 +1,95 @@
+"""The versioned event envelope: CloudEvents 1.0 attributes plus typed ``data``.
+
+Every event on Kafka is a CloudEvent in structured JSON mode. ``type`` names the event and its
+version (``io.learnloop.share.published.v1``); a breaking change gets a new type and an upcaster.
+Consumers ignore unknown fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SPECVERSION = "1.0"
+JSON = "application/json"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the millisecond (what MongoDB stores), so stored and returned times agree."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class EventData(BaseModel):
+    """Base of every event payload: frozen, unknown fields ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Set by each subclass: the CloudEvents type it travels as.
+    event_type: ClassVar[str]
+
+
+D = TypeVar("D", bound=EventData)
+
+
+class Envelope(BaseModel, Generic[D]):
+    """A CloudEvent (structured mode) carrying one typed payload."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    specversion: str = SPECVERSION
+    time: datetime = Field(default_factory=utcnow)
+    subject: str | None = None
+    datacontenttype: str = JSON
+    schema_version: int = 1
+    data: D
+
+
+class RawEnvelope(BaseModel):
+    """The envelope before the payload is typed: used to route by ``type``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    specversion: str
+    time: datetime | None = None
+    subject: str | None = None
+    datacontenttype: str | None = JSON
+    schema_version: int = 1
+    data: Any = None
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def stable_event_id(*parts: str) -> str:
+    """A deterministic id, so that re-publishing the same fact yields the same event id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "learnloop:" + "/".join(parts)))
+
+
+def make_event(
+    data: D,
+    *,
+    source: str,
+    subject: str | None = None,
+    event_id: str | None = None,
+    time: datetime | None = None,
+) -> Envelope[D]:
+    return Envelope[D](
+        id=event_id or new_event_id(),
+        source=source,
+        type=data.event_type,
+        subject=subject,
+        time=time or utcnow(),
+        data=data,
+    )

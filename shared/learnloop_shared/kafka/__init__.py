@@ -1,0 +1,1 @@
+"""Kafka plumbing: topic creation, publishing, batch consumers and dead letters."""

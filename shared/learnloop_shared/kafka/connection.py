@@ -1,0 +1,34 @@
+"""Kafka connection options shared by producers, admin clients and consumers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..settings import ServiceSettings
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    opts: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        opts["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        opts["sasl_plain_username"] = settings.kafka_sasl_username
+        opts["sasl_plain_password"] = settings.kafka_sasl_password
+    if settings.kafka_security_protocol.upper().endswith("SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        opts["ssl_context"] = create_ssl_context()
+    return opts
+
+
+def topic_partitions(settings: ServiceSettings) -> dict[str, int]:
+    t, p = settings.topics, settings.partitions
+    return {
+        t.shares: p.shares,
+        t.deliveries: p.deliveries,
+        t.acknowledgements: p.acknowledgements,
+        t.share_requests: p.share_requests,
+        t.dead_letters: p.dead_letters,
+    }

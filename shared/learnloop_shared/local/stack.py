@@ -1,0 +1,120 @@
+"""The whole system on one machine: broker, database and the three services as child processes.
+
+Used by ``learnloop run`` and by the end-to-end tests, so both exercise the same start-up path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from ..settings import ServiceSettings
+from .servers import LocalInfra, ManagedProcess, wait_for_port
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("share", "learn", "notify")
+DEFAULT_PORTS = {"share": 8001, "learn": 8002, "notify": 8003}
+
+# The local broker needs short group timeouts (see NOTES-components): a worker is ready in ~4 s.
+LOCAL_KAFKA_TUNING = {
+    "LEARNLOOP_KAFKA_SESSION_TIMEOUT_S": "3",
+    "LEARNLOOP_KAFKA_HEARTBEAT_INTERVAL_S": "1",
+    "LEARNLOOP_KAFKA_REBALANCE_TIMEOUT_S": "3",
+    "LEARNLOOP_KAFKA_FETCH_MAX_WAIT_MS": "100",
+}
+
+
+@dataclass
+class LocalStack:
+    infra: LocalInfra
+    ports: dict[str, int]
+    var_dir: Path
+    secret_file: Path
+    db_prefix: str = "learnloop"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env_for(self, service: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+        env.update(LOCAL_KAFKA_TUNING)
+        env.update(
+            {
+                "LEARNLOOP_KAFKA_BOOTSTRAP": self.infra.bootstrap,
+                "LEARNLOOP_MONGO_URL": self.infra.mongo_url,
+                "LEARNLOOP_MONGO_DB": f"{self.db_prefix}_{service}",
+                "LEARNLOOP_AUTH_SECRET_FILE": str(self.secret_file),
+                "LEARNLOOP_DATA_DIR": str(self.var_dir),
+                "LEARNLOOP_HTTP_PORT": str(self.ports[service]),
+                "LEARNLOOP_KAFKA_CREATE_TOPICS": "false",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def create_topics(self) -> None:
+        from ..kafka.topics import ensure_topics
+
+        settings = ServiceSettings(kafka_bootstrap=self.infra.bootstrap, auth_secret="unused")
+        asyncio.run(ensure_topics(settings))
+
+    def service_process(self, service: str, role: str = "all") -> ManagedProcess:
+        log_dir = self.var_dir / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        return ManagedProcess(
+            service,
+            [sys.executable, "-m", f"learnloop_{service}", role],
+            env=self.env_for(service),
+            log_path=log_dir / f"{service}.log",
+        )
+
+    def start_services(self, timeout: float = 60.0) -> None:
+        for name in SERVICES:
+            proc = self.service_process(name)
+            self.processes[name] = proc
+            proc.start()
+        for name in SERVICES:
+            self.wait_ready(name, timeout)
+
+    def wait_ready(self, name: str, timeout: float = 60.0) -> None:
+        proc = self.processes[name]
+        assert proc.proc is not None
+        wait_for_port("127.0.0.1", self.ports[name], timeout, proc.proc)
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if not proc.running:
+                raise RuntimeError(f"{name} exited; see {self.var_dir / 'log' / (name + '.log')}")
+            try:
+                r = httpx.get(self.url(name) + "/readyz", timeout=2)
+                if r.status_code == 200:
+                    return
+                last = r.text
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.2)
+        raise TimeoutError(f"{name} not ready after {timeout:.0f}s: {last}")
+
+    def start(self) -> None:
+        self.infra.start()
+        try:
+            self.create_topics()
+            self.start_services()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            proc.stop(timeout=25)
+        self.infra.stop()

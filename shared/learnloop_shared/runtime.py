@@ -1,0 +1,188 @@
+"""The one place that wires a service together: clients created in the lifespan and injected.
+
+A service describes itself with a :class:`ServiceDefinition`; :func:`create_app` builds the FastAPI
+app for its role (api, worker or both) and :func:`main` runs it under uvicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .auth import TokenVerifier
+from .http.problems import install_problem_handlers
+from .kafka.consumers import ConsumerSpec
+from .kafka.dead_letters import DeadLetters
+from .kafka.publisher import Publisher
+from .kafka.topics import ensure_topics
+from .kafka.worker import Worker
+from .logging import configure_logging
+from .mongo import Doc, create_client, ping
+from .outbox import Outbox
+from .settings import Role, ServiceSettings, load_settings
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@dataclass
+class Runtime(Generic[S]):
+    """Everything a request handler or consumer needs; built once per process."""
+
+    settings: S
+    mongo: AsyncMongoClient[Doc]
+    db: AsyncDatabase[Doc]
+    publisher: Publisher
+    verifier: TokenVerifier
+    outbox: Outbox
+    dead_letters: DeadLetters
+    worker: Worker | None = None
+    deps: Any = None  # the service's own dependencies (repositories, use cases)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return f"/learnloop/{self.settings.service_name}"
+
+
+@dataclass(frozen=True)
+class ServiceDefinition(Generic[S]):
+    name: str
+    title: str
+    settings_cls: type[S]
+    routers: Sequence[APIRouter]
+    build_deps: Callable[[Runtime[S]], Awaitable[Any]]
+    consumers: Callable[[Runtime[S]], Sequence[ConsumerSpec]] = lambda _rt: ()
+    background: Callable[[Runtime[S]], Sequence[Awaitable[None]]] = lambda _rt: ()
+
+
+def create_app(defn: ServiceDefinition[S], settings: S) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = await _start_runtime(defn, settings)
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            await _stop_runtime(rt)
+
+    app = FastAPI(title=defn.title, version="1.0.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(_health_router())
+    if settings.role.serves_api:
+        for router in defn.routers:
+            app.include_router(router)
+    return app
+
+
+async def _start_runtime(defn: ServiceDefinition[S], settings: S) -> Runtime[S]:
+    mongo = create_client(settings)
+    publisher = Publisher(settings)
+    if settings.kafka_create_topics:
+        await _retry("create topics", lambda: ensure_topics(settings))
+    await _retry("connect to Kafka", publisher.start)
+    db = mongo[settings.mongo_db]
+    rt: Runtime[S] = Runtime(
+        settings=settings,
+        mongo=mongo,
+        db=db,
+        publisher=publisher,
+        verifier=TokenVerifier(settings),
+        outbox=Outbox(db, publisher),
+        dead_letters=DeadLetters(publisher, settings.topics.dead_letters, f"/learnloop/{settings.service_name}"),
+    )
+    await _retry("prepare MongoDB", rt.outbox.ensure_indexes)
+    rt.deps = await defn.build_deps(rt)
+    if settings.role.serves_api:
+        rt.tasks.append(asyncio.create_task(rt.outbox.relay_forever(), name="outbox-relay"))
+    if settings.role.consumes:
+        specs = defn.consumers(rt)
+        for job in defn.background(rt):
+            rt.tasks.append(asyncio.ensure_future(job))
+        if specs:
+            rt.worker = Worker(settings, specs, rt.dead_letters)
+            await rt.worker.start()
+    log.info("service started", extra={"role": settings.role.value})
+    return rt
+
+
+async def _stop_runtime(rt: Runtime[Any]) -> None:
+    if rt.worker is not None:
+        await rt.worker.stop()
+    for task in rt.tasks:
+        task.cancel()
+    await asyncio.gather(*rt.tasks, return_exceptions=True)
+    await rt.publisher.stop()
+    await rt.mongo.close()
+    log.info("service stopped")
+
+
+async def _retry(what: str, fn: Callable[[], Awaitable[Any]], attempts: int = 30) -> None:
+    for i in range(attempts):
+        try:
+            await fn()
+            return
+        except Exception as exc:
+            if i == attempts - 1:
+                raise
+            log.warning("could not %s yet (%r); retrying", what, exc)
+            await asyncio.sleep(min(2.0, 0.2 * (i + 1)))
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        rt: Runtime[Any] | None = getattr(request.app.state, "runtime", None)
+        checks: dict[str, bool] = {"started": rt is not None}
+        if rt is not None:
+            checks["mongo"] = await ping(rt.mongo)
+            checks["kafka"] = await rt.publisher.ready()
+            if rt.settings.role.consumes and rt.worker is not None:
+                checks["consumers"] = rt.worker.joined
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    return router
+
+
+def main(defn: ServiceDefinition[S], argv: Sequence[str] | None = None) -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog=f"python -m learnloop_{defn.name}", description=defn.title)
+    parser.add_argument("role", nargs="?", choices=[r.value for r in Role], help="which part to run (default: all)")
+    parser.add_argument("--port", type=int, help="HTTP port (default from LEARNLOOP_HTTP_PORT)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.role:
+        overrides["role"] = Role(args.role)
+    if args.port is not None:
+        overrides["http_port"] = args.port
+    settings = load_settings(defn.settings_cls, **overrides)
+    configure_logging(f"{defn.name}-{settings.role.value}", settings.log_level, settings.log_json)
+    app = create_app(defn, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
