@@ -65,8 +65,14 @@ class TokenVerifier:
         return Principal(sub=sub, scopes=frozenset(scopes))
 
 
-def issue_token(secret: str, sub: str, scopes: list[str] | tuple[str, ...] = (), ttl_s: int = 86400 * 30,
-                issuer: str | None = None, audience: str | None = None) -> str:
+def issue_token(
+    secret: str,
+    sub: str,
+    scopes: list[str] | tuple[str, ...] = (),
+    ttl_s: int = 86400 * 30,
+    issuer: str | None = None,
+    audience: str | None = None,
+) -> str:
     now = int(time.time())
     claims: dict[str, object] = {"sub": sub, "iat": now, "exp": now + ttl_s, "scope": " ".join(scopes)}
     if issuer:

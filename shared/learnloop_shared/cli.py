@@ -86,10 +86,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             _out(f"  export TOKEN_{user.upper()}={token}")
         _out()
         _out("Try:")
-        _out(f"  curl -s -X POST {stack.url('share')}/v1/shares -H \"Authorization: Bearer $TOKEN_ALICE\" "
-             "-H 'content-type: application/json' "
-             "-d '{\"title\":\"Kafka tips\",\"audience\":{\"teams\":[\"platform\"]}}'")
-        _out(f"  curl -s {stack.url('notify')}/v1/notifications -H \"Authorization: Bearer $TOKEN_BOB\"")
+        _out(
+            f'  curl -s -X POST {stack.url("share")}/v1/shares -H "Authorization: Bearer $TOKEN_ALICE" '
+            "-H 'content-type: application/json' "
+            '-d \'{"title":"Kafka tips","audience":{"teams":["platform"]}}\''
+        )
+        _out(f'  curl -s {stack.url("notify")}/v1/notifications -H "Authorization: Bearer $TOKEN_BOB"')
         _out()
         _out("Press Ctrl-C to stop.")
         while not stop.wait(0.5):

@@ -60,15 +60,18 @@ class Outbox:
                     {"_id": {"$in": [e["_id"] for e in entries]}}, {"$set": {"sent": True, "sent_at": utcnow()}}
                 )
             return True
-        except Exception as exc:  # noqa: BLE001 - the relay retries
+        except Exception as exc:
             log.warning("outbox publish deferred to the relay: %r", exc)
             return False
 
     async def relay_once(self, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
         cutoff = utcnow() - older_than
-        pending = await self._coll.find({"sent": False, "created_at": {"$lt": cutoff}}).sort(
-            "created_at", ASCENDING
-        ).limit(limit).to_list()
+        pending = (
+            await self._coll.find({"sent": False, "created_at": {"$lt": cutoff}})
+            .sort("created_at", ASCENDING)
+            .limit(limit)
+            .to_list()
+        )
         if pending and await self.flush(pending):
             log.info("outbox relay published %d events", len(pending))
             return len(pending)
@@ -80,6 +83,6 @@ class Outbox:
                 await self.relay_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - keep relaying
+            except Exception as exc:
                 log.warning("outbox relay failed: %r", exc)
             await asyncio.sleep(interval_s)

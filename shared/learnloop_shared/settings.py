@@ -48,9 +48,7 @@ class Partitions(BaseModel):
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="LEARNLOOP_", env_nested_delimiter="__", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="LEARNLOOP_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
     service_name: str = "learnloop"
     role: Role = Role.all

@@ -17,10 +17,18 @@ def consumers(rt: Runtime[LearnSettings]) -> Sequence[ConsumerSpec]:
     deps: LearnDeps = rt.deps
     t = rt.settings.topics
     return [
-        ConsumerSpec(name="shares", topic=t.shares, accept={SharePublished.event_type: SharePublished},
-                     handler=deps.audience.handle),
-        ConsumerSpec(name="deliveries", topic=t.deliveries, accept={ShareDelivered.event_type: ShareDelivered},
-                     handler=deps.audience.handle),
+        ConsumerSpec(
+            name="shares",
+            topic=t.shares,
+            accept={SharePublished.event_type: SharePublished},
+            handler=deps.audience.handle,
+        ),
+        ConsumerSpec(
+            name="deliveries",
+            topic=t.deliveries,
+            accept={ShareDelivered.event_type: ShareDelivered},
+            handler=deps.audience.handle,
+        ),
     ]
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-
 from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 

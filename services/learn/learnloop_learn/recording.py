@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from learnloop_shared.events import LearningAcknowledged, make_event, utcnow
 from learnloop_shared.mongo import Doc, in_transaction, is_duplicate
 from learnloop_shared.outbox import Outbox
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
 
-from .domain.acknowledgements import Acknowledgement, AckIn, Outcome, ack_id, rating_outcome
+from .domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome
 from .storage.learning import LearningStore
 
 
 class Recorder:
-    def __init__(self, mongo: AsyncMongoClient[Doc], store: LearningStore, outbox: Outbox, topic: str,
-                 source: str) -> None:
+    def __init__(
+        self, mongo: AsyncMongoClient[Doc], store: LearningStore, outbox: Outbox, topic: str, source: str
+    ) -> None:
         self._mongo = mongo
         self._store = store
         self._outbox = outbox
@@ -80,6 +80,11 @@ class Recorder:
         if entries:
             await self._outbox.flush(entries)
         return Acknowledgement(
-            id=doc["_id"], share_id=share_id, kind=body.kind, rating=body.rating, text=body.text,
-            outcome=outcome, at=now,
+            id=doc["_id"],
+            share_id=share_id,
+            kind=body.kind,
+            rating=body.rating,
+            text=body.text,
+            outcome=outcome,
+            at=now,
         )

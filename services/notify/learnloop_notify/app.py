@@ -17,10 +17,18 @@ def consumers(rt: Runtime[NotifySettings]) -> Sequence[ConsumerSpec]:
     deps: NotifyDeps = rt.deps
     t = rt.settings.topics
     return [
-        ConsumerSpec(name="deliveries", topic=t.deliveries, accept={ShareDelivered.event_type: ShareDelivered},
-                     handler=deps.notifier.handle),
-        ConsumerSpec(name="acknowledgements", topic=t.acknowledgements,
-                     accept={LearningAcknowledged.event_type: LearningAcknowledged}, handler=deps.notifier.handle),
+        ConsumerSpec(
+            name="deliveries",
+            topic=t.deliveries,
+            accept={ShareDelivered.event_type: ShareDelivered},
+            handler=deps.notifier.handle,
+        ),
+        ConsumerSpec(
+            name="acknowledgements",
+            topic=t.acknowledgements,
+            accept={LearningAcknowledged.event_type: LearningAcknowledged},
+            handler=deps.notifier.handle,
+        ),
     ]
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-
 from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
@@ -39,8 +38,7 @@ async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
         shares=shares,
         audience=audience,
         intake=ShareIntake(rt.mongo, shares, directory, rt.outbox, s.topics.shares, rt.source),
-        fanout=FanOut(shares, directory, audience, rt.publisher, s.topics.deliveries, rt.source,
-                      s.fanout_batch_size),
+        fanout=FanOut(shares, directory, audience, rt.publisher, s.topics.deliveries, rt.source, s.fanout_batch_size),
     )
 
 

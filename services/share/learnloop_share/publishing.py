@@ -8,12 +8,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from learnloop_shared.events import Audience, SharePublished, make_event, stable_event_id, utcnow
 from learnloop_shared.mongo import Doc, in_transaction, is_duplicate
 from learnloop_shared.outbox import Outbox
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from .domain.shares import Share, ShareDraft, ShareStatus
 from .storage.directory import Directory
@@ -40,8 +39,15 @@ class Dedup:
 
 
 class ShareIntake:
-    def __init__(self, mongo: AsyncMongoClient[Doc], shares: Shares, directory: Directory, outbox: Outbox,
-                 topic: str, source: str) -> None:
+    def __init__(
+        self,
+        mongo: AsyncMongoClient[Doc],
+        shares: Shares,
+        directory: Directory,
+        outbox: Outbox,
+        topic: str,
+        source: str,
+    ) -> None:
         self._mongo = mongo
         self._shares = shares
         self._directory = directory

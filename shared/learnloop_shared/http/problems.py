@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -37,7 +38,11 @@ def forbidden(detail: str) -> Problem:
 
 
 def problem_response(
-    request: Request, status: int, detail: str, title: str | None = None, headers: dict[str, str] | None = None,
+    request: Request,
+    status: int,
+    detail: str,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {

@@ -110,7 +110,10 @@ class BatchProcessor:
                 attempt += 1
                 delay = min(self._max_backoff, 0.1 * 2**attempt)
                 log.warning(
-                    "consumer %s: passing failure, retrying in %.1fs: %r", self.spec.name, delay, exc,
+                    "consumer %s: passing failure, retrying in %.1fs: %r",
+                    self.spec.name,
+                    delay,
+                    exc,
                     extra={"consumer": self.spec.name, "attempt": attempt},
                 )
                 await asyncio.sleep(delay)

@@ -32,7 +32,7 @@ def _create_worker_consumer(self: Any, transport: Any) -> Any:
     return consumer
 
 
-faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer
+faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
 
 
 class Worker:
@@ -61,7 +61,7 @@ class Worker:
             store="memory://",
         )
         setattr(self.app, _FETCH_WAIT_ATTR, settings.kafka_fetch_max_wait_ms)
-        self.app.on_partitions_assigned.connect(self._on_assigned)
+        self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         for spec in specs:
             self._add_agent(spec, BatchProcessor(spec, dead_letters))
 

@@ -171,7 +171,7 @@ def _wait_for_mongo(url: str, timeout: float) -> None:
         try:
             client.admin.command("ping")
             return
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+        except Exception as exc:
             last = exc
             time.sleep(0.1)
         finally:

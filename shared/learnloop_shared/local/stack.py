@@ -114,7 +114,10 @@ class LocalStack:
             self.stop()
             raise
 
-    def stop(self) -> None:
+    def stop_services(self) -> None:
         for proc in self.processes.values():
             proc.stop(timeout=25)
+
+    def stop(self) -> None:
+        self.stop_services()
         self.infra.stop()

@@ -6,15 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
-
 from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from pydantic import BaseModel
 
 from ..deps import Deps
 from ..domain import rules
-from ..domain.acknowledgements import Acknowledgement, AckIn, Feedback, Outcome, Question, summarize
+from ..domain.acknowledgements import AckIn, Acknowledgement, Feedback, Outcome, Question, summarize
 
 router = APIRouter(prefix="/v1", tags=["learning"])
 ShareId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -26,8 +25,9 @@ ShareId = Annotated[str, Path(min_length=1, max_length=200)]
     status_code=201,
     responses={200: {"description": "Repeated, or a rating replaced", "model": Acknowledgement}},
 )
-async def acknowledge(share_id: ShareId, body: AckIn, me: CurrentPrincipal, deps: Deps,
-                      response: Response) -> Acknowledgement:
+async def acknowledge(
+    share_id: ShareId, body: AckIn, me: CurrentPrincipal, deps: Deps, response: Response
+) -> Acknowledgement:
     share = await deps.store.share(share_id)
     recipient = await deps.store.recipient(share_id, me.sub) if share else None
     if share is None or not rules.can_acknowledge(me, recipient is not None):
@@ -66,8 +66,14 @@ async def my_learning(
 ) -> Page[PendingShare]:
     docs = await deps.store.pending_for(me.sub, newest_first_filter(cursor, "delivered_at"), limit + 1)
     items = [
-        PendingShare(share_id=d["share_id"], title=d["title"], author_id=d["author_id"], url=d.get("url"),
-                     delivered_at=d["delivered_at"], acknowledged=d.get("acknowledged", []))
+        PendingShare(
+            share_id=d["share_id"],
+            title=d["title"],
+            author_id=d["author_id"],
+            url=d.get("url"),
+            delivered_at=d["delivered_at"],
+            acknowledged=d.get("acknowledged", []),
+        )
         for d in docs[:limit]
     ]
     nxt = encode_cursor(docs[limit - 1]["delivered_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None

@@ -21,21 +21,36 @@ class AudienceRecorder:
         for item in batch:
             d = item.event.data
             if isinstance(d, SharePublished):
-                shares[d.share_id] = {"_id": d.share_id, "author_id": d.author_id, "title": d.title,
-                                      "url": d.url, "published_at": d.published_at}
-            elif isinstance(d, ShareDelivered):
-                shares.setdefault(d.share_id, {"_id": d.share_id, "author_id": d.author_id, "title": d.title,
-                                               "url": d.url, "published_at": d.published_at})
-                recipients.append({
-                    "_id": f"{d.share_id}|{d.recipient_id}",
-                    "share_id": d.share_id,
-                    "user_id": d.recipient_id,
+                shares[d.share_id] = {
+                    "_id": d.share_id,
                     "author_id": d.author_id,
                     "title": d.title,
                     "url": d.url,
-                    "delivered_at": d.published_at,
-                    "done": False,
-                    "acknowledged": [],
-                })
+                    "published_at": d.published_at,
+                }
+            elif isinstance(d, ShareDelivered):
+                shares.setdefault(
+                    d.share_id,
+                    {
+                        "_id": d.share_id,
+                        "author_id": d.author_id,
+                        "title": d.title,
+                        "url": d.url,
+                        "published_at": d.published_at,
+                    },
+                )
+                recipients.append(
+                    {
+                        "_id": f"{d.share_id}|{d.recipient_id}",
+                        "share_id": d.share_id,
+                        "user_id": d.recipient_id,
+                        "author_id": d.author_id,
+                        "title": d.title,
+                        "url": d.url,
+                        "delivered_at": d.published_at,
+                        "done": False,
+                        "acknowledged": [],
+                    }
+                )
         await self._store.upsert_shares(list(shares.values()))
         await self._store.add_recipients(recipients)

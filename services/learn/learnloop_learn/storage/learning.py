@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from learnloop_shared.mongo import Doc, insert_many_new
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
-from learnloop_shared.mongo import Doc, insert_many_new
 
 from ..domain.acknowledgements import COMPLETES_LEARNING
 
@@ -61,14 +60,20 @@ class LearningStore:
         return counts, rating_sum
 
     async def questions(self, share_id: str, limit: int = 500) -> list[Doc]:
-        return await self.acks.find({"share_id": share_id, "kind": "question"}).sort("at", ASCENDING).limit(
-            limit
-        ).to_list()
+        return (
+            await self.acks.find({"share_id": share_id, "kind": "question"})
+            .sort("at", ASCENDING)
+            .limit(limit)
+            .to_list()
+        )
 
     async def pending_for(self, user_id: str, extra: Doc, limit: int) -> list[Doc]:
-        return await self.recipients.find({"user_id": user_id, "done": False, **extra}).sort(
-            [("delivered_at", DESCENDING), ("_id", DESCENDING)]
-        ).limit(limit).to_list()
+        return (
+            await self.recipients.find({"user_id": user_id, "done": False, **extra})
+            .sort([("delivered_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+            .to_list()
+        )
 
     # --- writes inside a transaction ------------------------------------------------------------
     async def insert_ack(self, doc: Doc, session: AsyncClientSession) -> None:
@@ -78,8 +83,10 @@ class LearningStore:
         """Upsert the recipient's rating; returns the previous document (None if new)."""
         return await self.acks.find_one_and_update(
             {"_id": doc["_id"]},
-            {"$set": {"rating": doc["rating"], "updated_at": doc["at"]},
-             "$setOnInsert": {k: v for k, v in doc.items() if k not in ("_id", "rating")}},
+            {
+                "$set": {"rating": doc["rating"], "updated_at": doc["at"]},
+                "$setOnInsert": {k: v for k, v in doc.items() if k not in ("_id", "rating")},
+            },
             upsert=True,
             session=session,
         )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
-
 from learnloop_shared.events import LearningAcknowledged, ShareDelivered, stable_event_id
 from learnloop_shared.mongo import Doc
+from pydantic import BaseModel
 
 Kind = Literal["share.delivered", "feedback"]
 
@@ -26,8 +25,14 @@ class Notification(BaseModel):
 
 def to_notification(doc: Doc) -> Notification:
     return Notification(
-        id=doc["_id"], kind=doc["kind"], share_id=doc["share_id"], title=doc["title"], text=doc["text"],
-        url=doc.get("url"), created_at=doc["created_at"], read_at=doc.get("read_at"),
+        id=doc["_id"],
+        kind=doc["kind"],
+        share_id=doc["share_id"],
+        title=doc["title"],
+        text=doc["text"],
+        url=doc.get("url"),
+        created_at=doc["created_at"],
+        read_at=doc.get("read_at"),
     )
 
 

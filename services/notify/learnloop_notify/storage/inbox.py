@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
-
 from learnloop_shared.events import utcnow
 from learnloop_shared.mongo import Doc, insert_many_new
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 
 
 class Inbox:
@@ -29,9 +28,9 @@ class Inbox:
         query: Doc = {"user_id": user_id, **extra}
         if unread_only:
             query["read_at"] = None
-        return await self.coll.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(
-            limit
-        ).to_list()
+        return (
+            await self.coll.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()
+        )
 
     async def mark_read(self, user_id: str, notification_id: str) -> Doc | None:
         doc = await self.coll.find_one_and_update(

@@ -19,7 +19,7 @@ def find_cycle(team_id: str, subteams: Sequence[str], graph: Mapping[str, Sequen
 
     def visit(node: str) -> list[str] | None:
         if node in on_path:
-            return [*path[path.index(node):], node]
+            return [*path[path.index(node) :], node]
         if node in done:
             return None
         on_path.add(node)

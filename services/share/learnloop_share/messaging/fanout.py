@@ -25,8 +25,16 @@ log = logging.getLogger(__name__)
 
 
 class FanOut:
-    def __init__(self, shares: Shares, directory: Directory, audience: AudienceStore, publisher: Publisher,
-                 deliveries_topic: str, source: str, batch_size: int) -> None:
+    def __init__(
+        self,
+        shares: Shares,
+        directory: Directory,
+        audience: AudienceStore,
+        publisher: Publisher,
+        deliveries_topic: str,
+        source: str,
+        batch_size: int,
+    ) -> None:
         self._shares = shares
         self._directory = directory
         self._audience = audience
@@ -60,7 +68,7 @@ class FanOut:
         share_id, author = doc["_id"], doc["author_id"]
         audience = doc["audience"]
         for i in range(0, len(audience["users"]), self._batch):
-            await self._audience.add(share_id, audience["users"][i:i + self._batch], exclude=author)
+            await self._audience.add(share_id, audience["users"][i : i + self._batch], exclude=author)
         if audience["teams"]:
             teams = await self._directory.expand_teams(audience["teams"])
             async for members in self._directory.team_members(teams, self._batch):

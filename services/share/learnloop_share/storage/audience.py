@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 
+from learnloop_shared.mongo import Doc, insert_many_new
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-
-from learnloop_shared.mongo import Doc, insert_many_new
 
 
 class AudienceStore:

@@ -5,24 +5,33 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from pymongo import ASCENDING
-from pymongo.asynchronous.database import AsyncDatabase
-
 from learnloop_shared.events import utcnow
 from learnloop_shared.mongo import Doc
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.directory import Team, TeamIn, User, UserIn
 from ..domain.topics import matching_subscriptions, wildcard_prefix
 
 
 def _user(doc: Doc) -> User:
-    return User(id=doc["_id"], name=doc["name"], email=doc.get("email"), topics=doc.get("topics", []),
-                updated_at=doc["updated_at"])
+    return User(
+        id=doc["_id"],
+        name=doc["name"],
+        email=doc.get("email"),
+        topics=doc.get("topics", []),
+        updated_at=doc["updated_at"],
+    )
 
 
 def _team(doc: Doc) -> Team:
-    return Team(id=doc["_id"], name=doc["name"], members=doc.get("members", []), teams=doc.get("teams", []),
-                updated_at=doc["updated_at"])
+    return Team(
+        id=doc["_id"],
+        name=doc["name"],
+        members=doc.get("members", []),
+        teams=doc.get("teams", []),
+        updated_at=doc["updated_at"],
+    )
 
 
 class Directory:
@@ -35,8 +44,12 @@ class Directory:
         await self.teams.create_index([("teams", ASCENDING)])
 
     async def put_user(self, user_id: str, body: UserIn) -> User:
-        doc = {"name": body.name, "email": str(body.email) if body.email else None,
-               "topics": list(dict.fromkeys(body.topics)), "updated_at": utcnow()}
+        doc = {
+            "name": body.name,
+            "email": str(body.email) if body.email else None,
+            "topics": list(dict.fromkeys(body.topics)),
+            "updated_at": utcnow(),
+        }
         await self.users.update_one({"_id": user_id}, {"$set": doc}, upsert=True)
         return _user({"_id": user_id, **doc})
 
@@ -46,21 +59,27 @@ class Directory:
 
     async def subscribe(self, user_id: str, topic: str) -> User | None:
         doc = await self.users.find_one_and_update(
-            {"_id": user_id}, {"$addToSet": {"topics": topic}, "$set": {"updated_at": utcnow()}},
+            {"_id": user_id},
+            {"$addToSet": {"topics": topic}, "$set": {"updated_at": utcnow()}},
             return_document=True,
         )
         return _user(doc) if doc else None
 
     async def unsubscribe(self, user_id: str, topic: str) -> User | None:
         doc = await self.users.find_one_and_update(
-            {"_id": user_id}, {"$pull": {"topics": topic}, "$set": {"updated_at": utcnow()}},
+            {"_id": user_id},
+            {"$pull": {"topics": topic}, "$set": {"updated_at": utcnow()}},
             return_document=True,
         )
         return _user(doc) if doc else None
 
     async def put_team(self, team_id: str, body: TeamIn) -> Team:
-        doc = {"name": body.name, "members": list(dict.fromkeys(body.members)),
-               "teams": list(dict.fromkeys(body.teams)), "updated_at": utcnow()}
+        doc = {
+            "name": body.name,
+            "members": list(dict.fromkeys(body.members)),
+            "teams": list(dict.fromkeys(body.teams)),
+            "updated_at": utcnow(),
+        }
         await self.teams.update_one({"_id": team_id}, {"$set": doc}, upsert=True)
         return _team({"_id": team_id, **doc})
 
@@ -80,7 +99,7 @@ class Directory:
         wanted = list(ids)
         found: set[str] = set()
         for i in range(0, len(wanted), 1000):
-            async for doc in coll.find({"_id": {"$in": wanted[i:i + 1000]}}, {"_id": 1}):
+            async for doc in coll.find({"_id": {"$in": wanted[i : i + 1000]}}, {"_id": 1}):
                 found.add(doc["_id"])
         return found
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from learnloop_shared.events import utcnow
+from learnloop_shared.mongo import Doc
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
-from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc
 
 from ..domain.shares import AudienceSpec, Share, ShareStatus
 
@@ -45,9 +44,12 @@ class Shares:
             name="author_idempotency_key",
         )
         await self.coll.create_index([("author_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)])
-        await self.coll.create_index([("request_source", ASCENDING), ("request_id", ASCENDING)], unique=True,
-                                     partialFilterExpression={"request_id": {"$type": "string"}},
-                                     name="request_source_id")
+        await self.coll.create_index(
+            [("request_source", ASCENDING), ("request_id", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"request_id": {"$type": "string"}},
+            name="request_source_id",
+        )
 
     async def insert(self, doc: Doc, session: AsyncClientSession | None = None) -> None:
         await self.coll.insert_one(doc, session=session)
@@ -62,9 +64,12 @@ class Shares:
         return await self.coll.find_one({"request_source": source, "request_id": request_id})
 
     async def list_by_author(self, author_id: str, extra: dict[str, Any], limit: int) -> list[Doc]:
-        return await self.coll.find({"author_id": author_id, **extra}).sort(
-            [("created_at", DESCENDING), ("_id", DESCENDING)]
-        ).limit(limit).to_list()
+        return (
+            await self.coll.find({"author_id": author_id, **extra})
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+            .to_list()
+        )
 
     async def start_fanout(self, share_id: str) -> Doc | None:
         return await self.coll.find_one_and_update(

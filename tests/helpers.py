@@ -1,0 +1,69 @@
+"""Small helpers for tests: polling instead of sleeping, settings for the local servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Retry ``check`` until it returns a truthy value without raising AssertionError."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while True:
+        try:
+            result = await check()
+            if result:
+                return result
+        except AssertionError as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            if last:
+                raise last
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+def local_settings(cls: type[T], infra: Any, **overrides: Any) -> T:
+    base: dict[str, Any] = {
+        "kafka_bootstrap": infra.bootstrap,
+        "mongo_url": infra.mongo_url,
+        "auth_secret": "test-secret-that-is-long-enough-for-hs256",
+        "kafka_session_timeout_s": 3,
+        "kafka_heartbeat_interval_s": 1,
+        "kafka_rebalance_timeout_s": 3,
+    }
+    base.update(overrides)
+    return cls(**base)
+
+
+async def read_all(
+    infra: Any, topic: str, expect: int | None = None, timeout_ms: int = 15000, quiet_ms: int = 1500
+) -> list[Any]:
+    """Read records from the start of ``topic``: ``expect`` of them, or until nothing came for ``quiet_ms``."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout_ms / 1000
+    last_new = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            if expect is not None and len(records) >= expect:
+                break
+            if expect is None and records and time.monotonic() - last_new > quiet_ms / 1000:
+                break
+            batch = await consumer.getmany(timeout_ms=200)
+            for msgs in batch.values():
+                records.extend(msgs)
+                last_new = time.monotonic()
+    finally:
+        await consumer.stop()
+    return records

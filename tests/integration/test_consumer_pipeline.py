@@ -1,0 +1,77 @@
+"""A faust batch consumer on the real broker: idempotent handling, dead letters, keeps going."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from learnloop_shared.events import EventDeadLettered, ShareDelivered, decode, encode, make_event
+from learnloop_shared.kafka.consumers import ConsumerSpec
+from learnloop_shared.kafka.dead_letters import DeadLetters
+from learnloop_shared.kafka.publisher import Publisher
+from learnloop_shared.kafka.worker import Worker
+from learnloop_shared.mongo import insert_many_new
+from learnloop_shared.settings import ServiceSettings
+
+from ..helpers import eventually, local_settings, read_all
+
+
+def delivery(n: int):
+    return make_event(
+        ShareDelivered(share_id="s", recipient_id=f"user{n}", author_id="a", title="T", published_at=datetime.now(UTC)),
+        source="/test",
+        event_id=f"evt-{n}",
+    )
+
+
+async def test_bad_messages_go_to_dead_letters_and_good_ones_are_stored_once(infra, mongo, make_topics, unique):
+    topic, dlq = f"in-{unique}", f"dlq-{unique}"
+    await make_topics(topic, dlq)
+    coll = mongo[f"t_{unique}"]["seen"]
+
+    async def handle(batch):
+        await insert_many_new(coll, [{"_id": r.event.id, "user": r.event.data.recipient_id} for r in batch])
+
+    settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique))
+    publisher = Publisher(settings)
+    await publisher.start()
+    spec = ConsumerSpec(name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle)
+    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+    await producer.start()
+    try:
+        await worker.start()
+        await producer.send_and_wait(topic, encode(delivery(1)), key=b"k")
+        await producer.send_and_wait(topic, b"{not json", key=b"bad", headers=[("x-origin", b"test")])
+        await producer.send_and_wait(topic, encode(delivery(1)), key=b"k")  # a redelivery
+        unknown = {"id": "u1", "source": "/x", "type": "io.example.other.v1", "specversion": "1.0", "data": {}}
+        await producer.send_and_wait(topic, json.dumps(unknown).encode(), key=b"k")
+        await producer.send_and_wait(topic, encode(delivery(2)), key=b"k")
+
+        async def stored():
+            return await coll.count_documents({}) == 2
+
+        await eventually(stored)
+        records = await read_all(infra, dlq, expect=2)
+        reasons = sorted(decode(r.value).data.reason for r in records)
+        assert len(records) == 2
+        assert reasons[0].startswith("not JSON")
+        assert reasons[1] == "unknown event type 'io.example.other.v1'"
+        bad = next(decode(r.value).data for r in records if decode(r.value).data.reason.startswith("not JSON"))
+        assert isinstance(bad, EventDeadLettered)
+        assert base64.b64decode(bad.value_b64) == b"{not json"
+        assert bad.topic == topic and bad.consumer == "test" and bad.headers["x-origin"] == "test"
+        assert sorted(d["user"] for d in await coll.find().to_list()) == ["user1", "user2"]
+    finally:
+        await worker.stop()
+        await producer.stop()
+        await publisher.stop()
+
+
+def infra_tmp(unique: str):
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp(prefix=f"faust-{unique}-"))

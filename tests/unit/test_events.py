@@ -1,0 +1,67 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+from learnloop_shared.events import (
+    ShareDelivered,
+    UndecodableEvent,
+    decode,
+    encode,
+    make_event,
+    stable_event_id,
+)
+
+
+def delivered(**kw):
+    base = dict(
+        share_id="s1", recipient_id="bob", author_id="alice", title="T", published_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    base.update(kw)
+    return ShareDelivered(**base)
+
+
+def test_round_trip_is_a_structured_cloudevent():
+    ev = make_event(delivered(), source="/learnloop/share", subject="s1", event_id="e1")
+    doc = json.loads(encode(ev))
+    assert doc["specversion"] == "1.0"
+    assert doc["type"] == "io.learnloop.share.delivered.v1"
+    assert doc["id"] == "e1" and doc["source"] == "/learnloop/share" and doc["subject"] == "s1"
+    assert doc["datacontenttype"] == "application/json" and doc["schema_version"] == 1
+    back = decode(encode(ev))
+    assert back.data == ev.data and back.id == "e1"
+
+
+def test_unknown_fields_are_ignored():
+    doc = json.loads(encode(make_event(delivered(), source="/x")))
+    doc["future_attribute"] = 1
+    doc["data"]["future_field"] = "ignored"
+    assert decode(json.dumps(doc).encode()).data.recipient_id == "bob"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"\xff\xfe", "not JSON"),
+        (b"[1,2]", "not a CloudEvent"),
+        (b'{"id":"1"}', "not a CloudEvent"),
+        (b'{"id":"1","source":"/x","type":"io.other.v1","specversion":"1.0"}', "unknown event type"),
+        (
+            b'{"id":"1","source":"/x","type":"io.learnloop.share.delivered.v1","specversion":"1.0","data":{}}',
+            "invalid io.learnloop.share.delivered.v1 data",
+        ),
+        (b'{"id":"1","source":"/x","type":"io.learnloop.share.delivered.v1","specversion":"0.3"}', "specversion"),
+        (None, "tombstone"),
+    ],
+)
+def test_undecodable_messages_say_why(value, reason):
+    with pytest.raises(UndecodableEvent, match=reason):
+        decode(value)
+
+
+def test_frozen_payloads():
+    with pytest.raises(Exception):
+        delivered().title = "x"  # type: ignore[misc]
+
+
+def test_stable_ids_are_deterministic():
+    assert stable_event_id("a", "b") == stable_event_id("a", "b") != stable_event_id("a", "c")

@@ -1,0 +1,48 @@
+from datetime import UTC, datetime
+
+import pytest
+from learnloop_notify.domain.notifications import feedback_text, for_delivery
+from learnloop_shared.events import LearningAcknowledged, ShareDelivered
+from learnloop_shared.http.pagination import decode_cursor, encode_cursor, newest_first_filter
+from learnloop_shared.http.problems import Problem
+
+AT = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+
+
+def test_cursor_round_trip():
+    assert decode_cursor(encode_cursor(AT, "n1")) == (AT, "n1")
+    assert newest_first_filter(encode_cursor(AT, "n1"), "created_at") == {
+        "$or": [{"created_at": {"$lt": AT}}, {"created_at": AT, "_id": {"$lt": "n1"}}]
+    }
+    assert newest_first_filter(None, "created_at") == {}
+
+
+def test_bad_cursor_is_a_client_error():
+    with pytest.raises(Problem) as exc:
+        decode_cursor("!!!")
+    assert exc.value.status == 422
+
+
+def ack(kind, **kw):
+    return LearningAcknowledged(
+        acknowledgement_id="a",
+        share_id="s",
+        author_id="alice",
+        recipient_id="bob",
+        title="Kafka tips",
+        kind=kind,
+        acknowledged_at=AT,
+        **kw,
+    )
+
+
+def test_feedback_texts():
+    assert feedback_text(ack("question", text="Why?")) == "bob asked about “Kafka tips”: Why?"
+    assert feedback_text(ack("rated", rating=4)) == "bob rated “Kafka tips” 4/5"
+    assert feedback_text(ack("learned")) == "bob learned from “Kafka tips”"
+
+
+def test_delivery_notification_id_is_derived_from_the_event():
+    d = ShareDelivered(share_id="s", recipient_id="bob", author_id="alice", title="T", published_at=AT)
+    assert for_delivery("e1", d, AT)["_id"] == for_delivery("e1", d, AT)["_id"] != for_delivery("e2", d, AT)["_id"]
+    assert for_delivery("e1", d, AT)["user_id"] == "bob"
