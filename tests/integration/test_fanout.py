@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from learnloop_share.audience import AudienceResolver
 from learnloop_share.config import ShareSettings
 from learnloop_share.domain.directory import TeamIn, UserIn
 from learnloop_share.domain.shares import ShareDraft
@@ -81,7 +82,7 @@ async def test_audience_is_union_without_duplicates_or_author(share_env):
     accepted = await intake.accept(draft, "alice")
     assert accepted.created
     assert accepted.share.unknown_users == ["ghost"] and accepted.share.unknown_teams == ["nope"]
-    fanout = FanOut(shares, directory, audience, publisher, topics["deliveries"], "/test", batch_size=2)
+    fanout = FanOut(shares, AudienceResolver(directory, audience, 2), publisher, topics["deliveries"], "/test")
     await fanout.fan_out(accepted.share.id)
 
     doc = await shares.get(accepted.share.id)
@@ -105,12 +106,16 @@ async def test_fanout_resumes_after_a_crash_without_skipping_anyone(share_env, i
     crashing = FailingAfter(settings, batches=2)
     await crashing.start()
     with pytest.raises(RuntimeError):
-        await FanOut(shares, directory, audience, crashing, topics["deliveries"], "/test", 3).fan_out(accepted.share.id)
+        await FanOut(shares, AudienceResolver(directory, audience, 3), crashing, topics["deliveries"], "/test").fan_out(
+            accepted.share.id
+        )
     await crashing.stop()
     mid = await shares.get(accepted.share.id)
     assert mid["status"] == "fanning_out" and mid["delivered"] == 6
 
-    await FanOut(shares, directory, audience, publisher, topics["deliveries"], "/test", 3).fan_out(accepted.share.id)
+    await FanOut(shares, AudienceResolver(directory, audience, 3), publisher, topics["deliveries"], "/test").fan_out(
+        accepted.share.id
+    )
     done = await shares.get(accepted.share.id)
     assert done["status"] == "delivered" and done["delivered"] == 7 and done["audience_size"] == 7
     records = await read_all(infra, topics["deliveries"], expect=7)
@@ -118,7 +123,9 @@ async def test_fanout_resumes_after_a_crash_without_skipping_anyone(share_env, i
     assert sorted(recipients) == [f"u{i}" for i in range(7)]  # each exactly once: resumed after u5
 
     # A redelivered share.published does nothing more.
-    await FanOut(shares, directory, audience, publisher, topics["deliveries"], "/test", 3).fan_out(accepted.share.id)
+    await FanOut(shares, AudienceResolver(directory, audience, 3), publisher, topics["deliveries"], "/test").fan_out(
+        accepted.share.id
+    )
     assert len(await read_all(infra, topics["deliveries"], expect=8, timeout_ms=1500)) == 7
 
 

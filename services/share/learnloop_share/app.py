@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import SharePublished
+from learnloop_shared.events import SharePublished, ShareRequested
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import directory, shares
+from .api import directory, publishers, shares
 from .config import ShareSettings
 from .deps import ShareDeps, build_deps
+from .messaging.requests import decode_request
 
 
 def consumers(rt: Runtime[ShareSettings]) -> Sequence[ConsumerSpec]:
@@ -21,7 +22,14 @@ def consumers(rt: Runtime[ShareSettings]) -> Sequence[ConsumerSpec]:
             topic=rt.settings.topics.shares,
             accept={SharePublished.event_type: SharePublished},
             handler=deps.fanout.handle,
-        )
+        ),
+        ConsumerSpec(
+            name="share-requests",
+            topic=rt.settings.topics.share_requests,
+            accept={ShareRequested.event_type: ShareRequested},
+            handler=deps.requests.handle,
+            decoder=decode_request,
+        ),
     ]
 
 
@@ -29,7 +37,7 @@ SERVICE = ServiceDefinition[ShareSettings](
     name="share",
     title="Learnloop share service",
     settings_cls=ShareSettings,
-    routers=[directory.router, shares.router],
+    routers=[directory.router, shares.router, publishers.router],
     build_deps=build_deps,
     consumers=consumers,
 )

@@ -9,12 +9,17 @@ from fastapi import Depends
 from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
+from .audience import AudienceResolver
 from .config import ShareSettings
 from .messaging.fanout import FanOut
+from .messaging.requests import ShareRequests
 from .publishing import ShareIntake
 from .storage.audience import AudienceStore
 from .storage.directory import Directory
+from .storage.publishers import Publishers
 from .storage.shares import Shares
+
+PREVIEW_TTL_S = 600
 
 
 @dataclass(frozen=True)
@@ -22,23 +27,33 @@ class ShareDeps:
     settings: ShareSettings
     directory: Directory
     shares: Shares
-    audience: AudienceStore
+    publishers: Publishers
+    resolver: AudienceResolver
+    previews: AudienceResolver
     intake: ShareIntake
     fanout: FanOut
+    requests: ShareRequests
 
 
 async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
     s = rt.settings
-    directory, shares, audience = Directory(rt.db), Shares(rt.db), AudienceStore(rt.db)
-    for repo in (directory, shares, audience):
+    directory, shares, publishers = Directory(rt.db), Shares(rt.db), Publishers(rt.db)
+    audience = AudienceStore(rt.db)
+    previews = AudienceStore(rt.db, "audience_previews", ttl_s=PREVIEW_TTL_S)
+    for repo in (directory, shares, publishers, audience, previews):
         await repo.ensure_indexes()
+    resolver = AudienceResolver(directory, audience, s.fanout_batch_size)
+    intake = ShareIntake(rt.mongo, shares, directory, rt.outbox, s.topics.shares, rt.source)
     return ShareDeps(
         settings=s,
         directory=directory,
         shares=shares,
-        audience=audience,
-        intake=ShareIntake(rt.mongo, shares, directory, rt.outbox, s.topics.shares, rt.source),
-        fanout=FanOut(shares, directory, audience, rt.publisher, s.topics.deliveries, rt.source, s.fanout_batch_size),
+        publishers=publishers,
+        resolver=resolver,
+        previews=AudienceResolver(directory, previews, s.fanout_batch_size),
+        intake=intake,
+        fanout=FanOut(shares, resolver, rt.publisher, s.topics.deliveries, rt.source),
+        requests=ShareRequests(intake, publishers),
     )
 
 

@@ -8,6 +8,7 @@ from .contracts import (
     LearningAcknowledged,
     ShareDelivered,
     SharePublished,
+    ShareRequested,
 )
 from .envelope import Envelope, EventData, make_event, new_event_id, stable_event_id, utcnow
 
@@ -20,6 +21,7 @@ __all__ = [
     "LearningAcknowledged",
     "ShareDelivered",
     "SharePublished",
+    "ShareRequested",
     "UndecodableEvent",
     "decode",
     "encode",

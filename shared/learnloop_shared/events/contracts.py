@@ -18,6 +18,22 @@ class Audience(EventData):
     topics: tuple[str, ...] = ()
 
 
+class ShareRequested(EventData):
+    """Another system asks for a share (topic ``learnloop.share-requests``; binary or structured mode).
+
+    Data: the body of ``POST /v1/shares`` plus the ``author_id`` the share is published for.
+    """
+
+    event_type: ClassVar[str] = "io.learnloop.share.requested.v1"
+
+    author_id: str = Field(min_length=1)
+    title: str
+    summary: str | None = None
+    url: str | None = None
+    topics: tuple[str, ...] = ()
+    audience: Audience
+
+
 class SharePublished(EventData):
     """A share was accepted; its audience is still to be resolved."""
 
@@ -80,5 +96,11 @@ class EventDeadLettered(EventData):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
-ALL_EVENTS: tuple[type[EventData], ...] = (SharePublished, ShareDelivered, LearningAcknowledged, EventDeadLettered)
+ALL_EVENTS: tuple[type[EventData], ...] = (
+    ShareRequested,
+    SharePublished,
+    ShareDelivered,
+    LearningAcknowledged,
+    EventDeadLettered,
+)
 EVENT_TYPES: dict[str, type[EventData]] = {cls.event_type: cls for cls in ALL_EVENTS}

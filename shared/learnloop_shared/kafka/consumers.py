@@ -52,7 +52,16 @@ class Received:
     message: RawMessage
 
 
-Handler = Callable[[Sequence[Received]], Awaitable[None]]
+@dataclass(frozen=True)
+class Rejected:
+    """An event the handler refused for good (invalid, not allowed): it goes to the dead-letter topic."""
+
+    item: Received
+    reason: str
+
+
+# A handler stores the batch's side effects durably and returns the events it rejected (if any).
+Handler = Callable[[Sequence[Received]], Awaitable[Sequence[Rejected] | None]]
 Decoder = Callable[[RawMessage], Envelope[Any]]
 
 
@@ -104,7 +113,9 @@ class BatchProcessor:
         while True:
             try:
                 with _extracted_context(batch[0].message.headers):
-                    await self.spec.handler(batch)
+                    rejected = await self.spec.handler(batch)
+                for r in rejected or ():
+                    await self._dead_letter(r.item.message, r.reason)
                 return
             except TRANSIENT_ERRORS as exc:
                 attempt += 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from pydantic import BaseModel
 
 from ..deps import Deps
 from ..domain import rules
@@ -16,6 +18,7 @@ from ..publishing import Dedup, IdempotencyConflict
 from ..storage.shares import to_share
 
 router = APIRouter(prefix="/v1", tags=["shares"])
+PREVIEW_SAMPLE = 20
 
 
 @router.post("/shares", status_code=status.HTTP_202_ACCEPTED, response_model=Share)
@@ -36,6 +39,44 @@ async def publish_share(
         raise Problem(422, str(exc)) from exc
     response.headers["Location"] = f"/v1/shares/{accepted.share.id}"
     return accepted.share
+
+
+class Preview(BaseModel):
+    audience_size: int
+    sample: list[str]
+    unknown_users: list[str]
+    unknown_teams: list[str]
+
+
+@router.post("/shares/preview", response_model=Preview)
+async def preview_share(body: ShareDraft, me: CurrentPrincipal, deps: Deps) -> Preview:
+    """Who a share would reach, without publishing anything."""
+    author = body.author_id or me.sub
+    if not rules.can_publish_as(me, author):
+        raise forbidden(f"previewing on behalf of another author needs scope {rules.SHARES_PUBLISH}")
+    audience = body.audience
+    known_users = await deps.directory.existing_ids("users", audience.users)
+    known_teams = await deps.directory.existing_ids("teams", audience.teams)
+    spec = {
+        "users": [u for u in audience.users if u in known_users],
+        "teams": [t for t in audience.teams if t in known_teams],
+        "topics": audience.topics,
+    }
+    key = f"preview-{uuid.uuid4()}"
+    plan = await deps.previews.plan(key, spec, author)
+    try:
+        await deps.previews.materialize(plan, spec)
+        size = await deps.previews.size(plan)
+        sample = await deps.previews.sample(plan, PREVIEW_SAMPLE)
+    finally:
+        if plan.materialized:
+            await deps.previews.discard(plan)
+    return Preview(
+        audience_size=size,
+        sample=sample,
+        unknown_users=[u for u in audience.users if u not in known_users],
+        unknown_teams=[t for t in audience.teams if t not in known_teams],
+    )
 
 
 @router.get("/shares", response_model=Page[Share])

@@ -1,8 +1,9 @@
-"""Fan-out: resolve a share's audience into the store, then publish one delivery per recipient.
+"""Fan-out: resolve a share's audience, then publish one delivery per recipient, in batches.
 
-Resumable: the audience is written idempotently, and delivery progress is checkpointed after each
-batch is acknowledged by Kafka. Delivery event ids are derived from (share, recipient), so a batch
-re-sent after a crash is deduplicated by the consumers.
+Resumable: recipients come in id order and progress is checkpointed after each batch is acknowledged
+by Kafka; after a crash the redelivered ``share.published`` resumes after the last checkpoint.
+Delivery event ids are derived from (share, recipient), so a batch re-sent after a crash is
+deduplicated by the consumers.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.kafka.publisher import Publisher
 from learnloop_shared.mongo import Doc
 
+from ..audience import AudienceResolver
 from ..domain.shares import ShareStatus
-from ..storage.audience import AudienceStore
-from ..storage.directory import Directory
 from ..storage.shares import Shares
 
 log = logging.getLogger(__name__)
@@ -26,22 +26,13 @@ log = logging.getLogger(__name__)
 
 class FanOut:
     def __init__(
-        self,
-        shares: Shares,
-        directory: Directory,
-        audience: AudienceStore,
-        publisher: Publisher,
-        deliveries_topic: str,
-        source: str,
-        batch_size: int,
+        self, shares: Shares, resolver: AudienceResolver, publisher: Publisher, deliveries_topic: str, source: str
     ) -> None:
         self._shares = shares
-        self._directory = directory
-        self._audience = audience
+        self._resolver = resolver
         self._publisher = publisher
         self._topic = deliveries_topic
         self._source = source
-        self._batch = batch_size
 
     async def handle(self, batch: Sequence[Received]) -> None:
         for item in batch:
@@ -57,37 +48,18 @@ class FanOut:
         if doc["status"] == ShareStatus.delivered.value:
             return
         doc = await self._shares.start_fanout(share_id) or doc
+        plan = await self._resolver.plan(share_id, doc["audience"], doc["author_id"])
         if not doc.get("fanout", {}).get("resolved"):
-            size = await self._resolve(doc)
-            await self._shares.set_resolved(share_id, size)
-        delivered = await self._deliver(doc)
-        await self._shares.finish(share_id, delivered)
-        log.info("share delivered", extra={"share_id": share_id, "delivered": delivered})
-
-    async def _resolve(self, doc: Doc) -> int:
-        share_id, author = doc["_id"], doc["author_id"]
-        audience = doc["audience"]
-        for i in range(0, len(audience["users"]), self._batch):
-            await self._audience.add(share_id, audience["users"][i : i + self._batch], exclude=author)
-        if audience["teams"]:
-            teams = await self._directory.expand_teams(audience["teams"])
-            async for members in self._directory.team_members(teams, self._batch):
-                await self._audience.add(share_id, members, exclude=author)
-        if audience["topics"]:
-            async for users in self._directory.topic_subscribers(audience["topics"], self._batch):
-                await self._audience.add(share_id, users, exclude=author)
-        return await self._audience.size(share_id)
-
-    async def _deliver(self, doc: Doc) -> int:
-        share_id = doc["_id"]
+            await self._resolver.materialize(plan, doc["audience"])
+            await self._shares.set_resolved(share_id, await self._resolver.size(plan))
         last = doc.get("fanout", {}).get("last_recipient")
         delivered = int(doc.get("delivered", 0)) if last else 0
-        async for recipients in self._audience.recipients_after(share_id, last, self._batch):
-            events = [(r, self._delivery(doc, r)) for r in recipients]
-            await self._publisher.publish_many(self._topic, events)
+        async for recipients in self._resolver.recipients(plan, last):
+            await self._publisher.publish_many(self._topic, [(r, self._delivery(doc, r)) for r in recipients])
             delivered += len(recipients)
             await self._shares.checkpoint(share_id, recipients[-1], delivered)
-        return delivered
+        await self._shares.finish(share_id, delivered)
+        log.info("share delivered", extra={"share_id": share_id, "delivered": delivered})
 
     def _delivery(self, doc: Doc, recipient: str) -> Envelope[Any]:
         return make_event(

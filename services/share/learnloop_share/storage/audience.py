@@ -1,28 +1,34 @@
-"""The resolved audience of each share, deduplicated by the store (one document per recipient).
+"""Materialized audiences, deduplicated by the store (one document per share and recipient).
 
-Resolution writes here in batches; fan-out then reads it back in recipient order, so neither holds
-the whole audience in memory and a restart resumes after the last recipient delivered.
+Used when an audience combines several sources (named users, teams, topics) that may overlap:
+resolution writes here in batches and fan-out reads it back in recipient order, so neither holds the
+whole audience in memory and a restart resumes after the last recipient delivered.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 
+from learnloop_shared.events import utcnow
 from learnloop_shared.mongo import Doc, insert_many_new
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 
 class AudienceStore:
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
-        self.coll = db["audience"]
+    def __init__(self, db: AsyncDatabase[Doc], collection: str = "audience", ttl_s: int | None = None) -> None:
+        self.coll = db[collection]
+        self._ttl = ttl_s
 
     async def ensure_indexes(self) -> None:
         await self.coll.create_index([("share_id", ASCENDING), ("user_id", ASCENDING)], unique=True)
+        if self._ttl:
+            await self.coll.create_index([("at", ASCENDING)], expireAfterSeconds=self._ttl)
 
     async def add(self, share_id: str, user_ids: Iterable[str], exclude: str) -> int:
+        at = utcnow()
         docs = [
-            {"_id": f"{share_id}|{u}", "share_id": share_id, "user_id": u}
+            {"_id": f"{share_id}|{u}", "share_id": share_id, "user_id": u, "at": at}
             for u in dict.fromkeys(user_ids)
             if u != exclude
         ]
@@ -31,6 +37,9 @@ class AudienceStore:
     async def size(self, share_id: str) -> int:
         return await self.coll.count_documents({"share_id": share_id})
 
+    async def discard(self, share_id: str) -> None:
+        await self.coll.delete_many({"share_id": share_id})
+
     async def recipients_after(self, share_id: str, after: str | None, batch_size: int) -> AsyncIterator[list[str]]:
         query: Doc = {"share_id": share_id}
         if after is not None:
@@ -38,11 +47,16 @@ class AudienceStore:
         cursor = self.coll.find(query, {"user_id": 1, "_id": 0}, batch_size=batch_size).sort(
             [("share_id", ASCENDING), ("user_id", ASCENDING)]
         )
-        batch: list[str] = []
-        async for doc in cursor:
-            batch.append(doc["user_id"])
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
+        async for batch in batched(cursor, "user_id", batch_size):
             yield batch
+
+
+async def batched(cursor: AsyncIterator[Doc], field: str, size: int) -> AsyncIterator[list[str]]:
+    batch: list[str] = []
+    async for doc in cursor:
+        batch.append(doc[field])
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -12,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.directory import Team, TeamIn, User, UserIn
 from ..domain.topics import matching_subscriptions, wildcard_prefix
+from .audience import batched
 
 
 def _user(doc: Doc) -> User:
@@ -127,22 +129,26 @@ class Directory:
         if batch:
             yield batch
 
-    async def topic_subscribers(self, topics: list[str], batch_size: int) -> AsyncIterator[list[str]]:
-        """Users subscribed to any of ``topics`` (wildcards on both sides), streamed in batches."""
+    @staticmethod
+    def subscribers_query(topics: list[str]) -> dict[str, Any]:
+        """Users subscribed to any of ``topics``, with prefix wildcards on both sides."""
         exact: set[str] = set()
         ors: list[dict[str, Any]] = []
         for topic in topics:
             exact.update(matching_subscriptions(topic))
             prefix = wildcard_prefix(topic)
             if prefix:
-                ors.append({"topics": {"$regex": "^" + prefix.replace(".", r"\.")}})
+                ors.append({"topics": {"$regex": "^" + re.escape(prefix)}})
         ors.append({"topics": {"$in": sorted(exact)}})
-        batch: list[str] = []
-        cursor = self.users.find({"$or": ors}, {"_id": 1}, batch_size=batch_size)
-        async for doc in cursor:
-            batch.append(doc["_id"])
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
+        return {"$or": ors} if len(ors) > 1 else ors[0]
+
+    async def count_users(self, query: dict[str, Any]) -> int:
+        return await self.users.count_documents(query)
+
+    async def user_ids(self, query: dict[str, Any], after: str | None, batch_size: int) -> AsyncIterator[list[str]]:
+        """Ids of users matching ``query``, in id order, after ``after``, in batches (a cursor, not a list)."""
+        if after is not None:
+            query = {"$and": [query, {"_id": {"$gt": after}}]}
+        cursor = self.users.find(query, {"_id": 1}, batch_size=batch_size).sort("_id", ASCENDING)
+        async for batch in batched(cursor, "_id", batch_size):
             yield batch

@@ -91,5 +91,12 @@ class Shares:
     async def finish(self, share_id: str, delivered: int) -> None:
         await self.coll.update_one(
             {"_id": share_id},
-            {"$set": {"status": ShareStatus.delivered.value, "delivered": delivered, "delivered_at": utcnow()}},
+            {
+                "$set": {
+                    "status": ShareStatus.delivered.value,
+                    "delivered": delivered,
+                    "audience_size": delivered,
+                    "delivered_at": utcnow(),
+                }
+            },
         )
