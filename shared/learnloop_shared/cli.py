@@ -106,6 +106,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from .settings import Topics
+    from .share_requests import send, share_request, to_kafka
+
+    data: dict[str, object] = {
+        "author_id": args.author,
+        "title": args.title,
+        "audience": {"users": args.user, "teams": args.team, "topics": args.topic},
+    }
+    if args.summary:
+        data["summary"] = args.summary
+    if args.url:
+        data["url"] = args.url
+    if args.tag:
+        data["topics"] = args.tag
+    event = share_request(args.source, data, event_id=args.id)
+    if args.dry_run:
+        value, headers = to_kafka(event, args.mode)
+        _out(json.dumps({"headers": {k: v.decode() for k, v in headers}, "value": value.decode()}, indent=2))
+        return 0
+    asyncio.run(send(args.bootstrap, args.kafka_topic or Topics().share_requests, event, args.mode))
+    _out(f"sent {event.get_attributes()['id']} ({args.mode} mode) from {args.source}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="learnloop", description=__doc__)
     parser.add_argument("--var", default="var", help="local data folder (default: ./var)")
@@ -125,6 +153,23 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--scope", default="", help="space- or comma-separated scopes")
     token.add_argument("--ttl", type=int, default=30 * 86400, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
+
+    pub = sub.add_parser("publish", help="send a share request over Kafka, as another system would")
+    pub.add_argument("--bootstrap", default="127.0.0.1:19092", help="Kafka bootstrap servers")
+    pub.add_argument("--kafka-topic", help="default: learnloop.share-requests")
+    pub.add_argument("--mode", choices=["binary", "structured"], default="structured")
+    pub.add_argument("--source", required=True, help="CloudEvents source of a registered publisher")
+    pub.add_argument("--id", help="CloudEvents id (default: a new UUID); resending the same id is deduplicated")
+    pub.add_argument("--author", required=True, help="the author the share is published for")
+    pub.add_argument("--title", required=True)
+    pub.add_argument("--summary")
+    pub.add_argument("--url")
+    pub.add_argument("--tag", action="append", default=[], help="a topic the share is about (repeatable)")
+    pub.add_argument("--user", action="append", default=[], help="audience: a user id (repeatable)")
+    pub.add_argument("--team", action="append", default=[], help="audience: a team id (repeatable)")
+    pub.add_argument("--topic", action="append", default=[], help="audience: subscribers of a topic (repeatable)")
+    pub.add_argument("--dry-run", action="store_true", help="print the Kafka headers and value instead of sending")
+    pub.set_defaults(func=cmd_publish)
     return parser
 
 

@@ -1,0 +1,171 @@
+"""Share requests from other systems over Kafka, in both CloudEvents modes; audience preview."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import pytest
+from learnloop_shared.events import decode
+from learnloop_shared.settings import Topics
+from learnloop_shared.share_requests import send, share_request
+
+from ..helpers import eventually, read_all
+from .test_errors import assert_problem
+from .test_loop import directory, inbox
+
+TOPICS = Topics()
+
+
+async def register(api, unique) -> str:
+    source = f"urn:learnloop:test:wiki:{unique}"
+    r = await api.share.put(
+        f"/v1/publishers/wiki-{unique}",
+        json={"name": "Wiki", "sources": [source]},
+        headers=api.auth("platform-admin", "publishers:write"),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["sources"] == [source]
+    return source
+
+
+async def shares_titled(api, author, title):
+    r = await api.share.get("/v1/shares", headers=api.auth(author), params={"limit": 200})
+    assert r.status_code == 200
+    return [s for s in r.json()["items"] if s["title"] == title]
+
+
+async def test_publisher_registration_rules(api, unique):
+    admin = api.auth("platform-admin", "publishers:write")
+    assert_problem(
+        await api.share.put(
+            f"/v1/publishers/p-{unique}", json={"name": "P", "sources": ["urn:x"]}, headers=api.auth("someone")
+        ),
+        403,
+    )
+    assert_problem(
+        await api.share.put(f"/v1/publishers/p-{unique}", json={"name": "P", "sources": []}, headers=admin), 422
+    )
+    source = await register(api, unique)
+    r = await api.share.put(f"/v1/publishers/other-{unique}", json={"name": "O", "sources": [source]}, headers=admin)
+    assert_problem(r, 409)
+    r = await api.share.get(f"/v1/publishers/wiki-{unique}", headers=admin)
+    assert r.status_code == 200 and r.json()["name"] == "Wiki"
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+async def test_share_request_in_each_mode_is_published_once(api, stack, unique, mode):
+    ids = await directory(api, unique)
+    source = await register(api, unique)
+    title = f"From the wiki ({mode})"
+    data = {
+        "author_id": ids["alice"],
+        "title": title,
+        "url": "https://wiki.example.com/p/1",
+        "audience": {"teams": [ids["team"]], "users": ["ghost-" + unique]},
+    }
+    event = share_request(source, data, event_id=str(uuid.uuid4()))
+    await send(stack.infra.bootstrap, TOPICS.share_requests, event, mode)
+    await send(stack.infra.bootstrap, TOPICS.share_requests, event, mode)  # the same event again
+
+    [share] = await eventually(lambda: shares_titled(api, ids["alice"], title))
+    assert share["unknown_users"] == ["ghost-" + unique]
+
+    async def both_notified():
+        got = []
+        for user in (ids["bob"], ids["carol"]):
+            got += [n for n in (await inbox(api, user))["items"] if n["share_id"] == share["id"]]
+        return len(got) == 2 and got
+
+    await eventually(both_notified)
+    # A third copy, after the first was processed, still changes nothing.
+    await send(stack.infra.bootstrap, TOPICS.share_requests, event, mode)
+    marker = share_request(source, {**data, "title": f"marker {mode}"})
+    await send(stack.infra.bootstrap, TOPICS.share_requests, marker, mode)
+    await eventually(lambda: shares_titled(api, ids["alice"], f"marker {mode}"))
+    assert len(await shares_titled(api, ids["alice"], title)) == 1
+    assert len([n for n in (await inbox(api, ids["bob"]))["items"] if n["share_id"] == share["id"]]) == 1
+
+
+async def test_unknown_sources_and_invalid_requests_are_dead_lettered(api, stack, unique):
+    ids = await directory(api, unique)
+    source = await register(api, unique)
+    bad = {
+        "unregistered": share_request(
+            f"urn:unknown:{unique}", {"author_id": ids["alice"], "title": "x", "audience": {"users": [ids["bob"]]}}
+        ),
+        "bad-topic": share_request(
+            source, {"author_id": ids["alice"], "title": "x", "audience": {"topics": ["Not A Topic"]}}
+        ),
+        "no-audience": share_request(source, {"author_id": ids["alice"], "title": "x", "audience": {}}),
+        "no-author": share_request(source, {"title": "x", "audience": {"users": [ids["bob"]]}}),
+    }
+    for i, ev in enumerate(bad.values()):
+        await send(stack.infra.bootstrap, TOPICS.share_requests, ev, "binary" if i % 2 else "structured")
+    ids_sent = {ev.get_attributes()["id"]: name for name, ev in bad.items()}
+
+    async def dead_lettered():
+        found = {}
+        for rec in await read_all(stack.infra, TOPICS.dead_letters):
+            d = decode(rec.value).data
+            if d.topic != TOPICS.share_requests:
+                continue
+            raw = base64.b64decode(d.value_b64).decode()
+            hdr_id = d.headers.get("ce_id")
+            for event_id, name in ids_sent.items():
+                if event_id in raw or hdr_id == event_id:
+                    found[name] = d.reason
+        return len(found) == len(bad) and found
+
+    reasons = await eventually(dead_lettered, timeout=20)
+    assert "not a registered publisher" in reasons["unregistered"]
+    assert "topic" in reasons["bad-topic"]
+    assert "audience" in reasons["no-audience"]
+    assert "author_id" in reasons["no-author"]
+
+    # Garbage is dead-lettered too, and the consumer keeps going.
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=stack.infra.bootstrap)
+    await producer.start()
+    await producer.send_and_wait(TOPICS.share_requests, b"\x00\x01 not an event")
+    await producer.stop()
+    ok = share_request(
+        source, {"author_id": ids["alice"], "title": f"ok {unique}", "audience": {"users": [ids["bob"]]}}
+    )
+    await send(stack.infra.bootstrap, TOPICS.share_requests, ok, "binary")
+    await eventually(lambda: shares_titled(api, ids["alice"], f"ok {unique}"))
+
+
+async def test_preview_shows_audience_without_side_effects(api, unique):
+    ids = await directory(api, unique)
+    admin = api.auth("admin", "directory:write")
+    # nested teams: outer ⊃ team (bob, carol); outer also has erin; dave subscribes to t<u>.streams
+    r = await api.share.put(
+        f"/v1/teams/outer-{unique}",
+        json={"name": "Outer", "members": [ids["erin"], ids["bob"]], "teams": [ids["team"]]},
+        headers=admin,
+    )
+    assert r.status_code == 200
+    body = {
+        "title": "Preview",
+        "audience": {"teams": [f"outer-{unique}", "nope"], "topics": [f"t{unique}.*"], "users": [ids["alice"]]},
+    }
+    r = await api.share.post("/v1/shares/preview", json=body, headers=api.auth(ids["alice"]))
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert p["audience_size"] == 4  # bob, carol, erin (nested teams), dave (wildcard); not the author
+    assert sorted(p["sample"]) == sorted([ids["bob"], ids["carol"], ids["dave"], ids["erin"]])
+    assert p["unknown_teams"] == ["nope"]
+    assert await shares_titled(api, ids["alice"], "Preview") == []
+    # Topic-only audiences are counted straight from the directory.
+    r = await api.share.post(
+        "/v1/shares/preview",
+        json={"title": "P", "audience": {"topics": [f"t{unique}.streams"]}},
+        headers=api.auth(ids["alice"]),
+    )
+    assert r.json()["audience_size"] == 1 and r.json()["sample"] == [ids["dave"]]
+    assert_problem(
+        await api.share.post("/v1/shares/preview", json={"title": "P", "audience": {}}, headers=api.auth(ids["alice"])),
+        422,
+    )
