@@ -7,14 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from learnloop_shared.local.servers import LocalInfra, free_port
+from learnloop_shared.local.servers import LocalInfra
+from learnloop_shared.local.stack import SERVICES
 
 
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfra]:
     """A Tansu broker and a SecantusDB server on free loopback ports (in-memory data)."""
     logs = tmp_path_factory.mktemp("infra-logs")
-    servers = LocalInfra(free_port(), free_port(), data_dir=None, log_dir=logs)
+    servers = LocalInfra.on_free_ports(SERVICES, log_dir=logs)
     servers.start()
     yield servers
     servers.stop()

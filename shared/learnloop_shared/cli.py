@@ -53,7 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     var = Path(args.var).resolve()
     var.mkdir(parents=True, exist_ok=True)
     secret = ensure_local_secret(var / "auth-secret")
-    infra = LocalInfra(args.kafka_port, args.mongo_port, data_dir=var, log_dir=var / "log")
+    mongo_ports = {name: args.mongo_port + i for i, name in enumerate(("share", "learn", "notify"))}
+    infra = LocalInfra(args.kafka_port, mongo_ports, data_dir=var, log_dir=var / "log")
     stack = LocalStack(
         infra=infra,
         ports={"share": args.share_port, "learn": args.learn_port, "notify": args.notify_port},
@@ -78,7 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         for name in ("share", "learn", "notify"):
             _out(f"  {name:<7} {stack.url(name)}   (API docs: {stack.url(name)}/docs)")
         _out(f"  kafka   {infra.bootstrap}")
-        _out(f"  mongodb {infra.mongo_url}")
+        for name in mongo_ports:
+            _out(f"  mongodb {infra.mongo_url_for(name)}   ({name}'s database)")
         _out(f"  logs    {var / 'log'}")
         _out()
         _out("Demo tokens (alice may write the directory and publish for others):")
@@ -144,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--learn-port", type=int, default=8002)
     run.add_argument("--notify-port", type=int, default=8003)
     run.add_argument("--kafka-port", type=int, default=19092)
-    run.add_argument("--mongo-port", type=int, default=27018)
+    run.add_argument(
+        "--mongo-port", type=int, default=27018, help="share's database; learn's and notify's use the next two ports"
+    )
     run.add_argument("--no-demo", action="store_true", help="do not create the demo users and team")
     run.set_defaults(func=cmd_run)
 

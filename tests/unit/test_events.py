@@ -65,3 +65,22 @@ def test_frozen_payloads():
 
 def test_stable_ids_are_deterministic():
     assert stable_event_id("a", "b") == stable_event_id("a", "b") != stable_event_id("a", "c")
+
+
+def test_fast_delivery_encoding_matches_the_contract_encoder():
+    from learnloop_share.messaging.deliveries import DeliveryEncoder, delivered_event
+
+    at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    doc = {
+        "_id": "share-1",
+        "author_id": "alice",
+        "title": 'Quotes " and \\ and ünïcode',
+        "summary": None,
+        "url": "https://x.example/a?b=c",
+        "topics": ["kafka.streams"],
+        "created_at": at,
+    }
+    enc = DeliveryEncoder(doc, "/learnloop/share", time=at)
+    for recipient in ("bob", 'we"ird\\id', "ü", "tab\there"):
+        assert enc.encode(recipient) == encode(delivered_event(doc, recipient, "/learnloop/share", time=at))
+        assert decode(enc.encode(recipient)).data.recipient_id == recipient

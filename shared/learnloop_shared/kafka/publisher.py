@@ -63,6 +63,18 @@ class Publisher:
         await asyncio.gather(*futures)
         return len(futures)
 
+    async def enqueue(
+        self, topic: str, items: Iterable[tuple[str | None, bytes]], headers: Headers | None = None
+    ) -> asyncio.Future[Any]:
+        """Hand pre-encoded events to the producer; the returned future resolves once all are acknowledged.
+
+        Lets a caller keep several batches in flight (the producer applies back-pressure when its
+        buffer is full).
+        """
+        hdrs = headers if headers is not None else event_headers()
+        futures = [await self._producer.send(topic, v, key=k.encode() if k else None, headers=hdrs) for k, v in items]
+        return asyncio.gather(*futures)
+
     async def send_raw(
         self, topic: str, key: str | bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]]
     ) -> None:

@@ -121,14 +121,24 @@ def mongo_url(port: int) -> str:
 
 @dataclass
 class LocalInfra:
-    """Broker and database for one local run or one test session."""
+    """The broker and one database server per service, for one local run or one test session.
+
+    Each service owns its data; locally each also gets its own database process, as it would get its
+    own database (or cluster) in production, so their writes do not queue behind each other.
+    """
 
     kafka_port: int
-    mongo_port: int
+    mongo_ports: dict[str, int]
     data_dir: Path | None = None
     log_dir: Path | None = None
     broker: ManagedProcess | None = None
-    database: ManagedProcess | None = None
+    databases: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    @classmethod
+    def on_free_ports(
+        cls, names: tuple[str, ...], data_dir: Path | None = None, log_dir: Path | None = None
+    ) -> LocalInfra:
+        return cls(free_port(), {n: free_port() for n in names}, data_dir=data_dir, log_dir=log_dir)
 
     @property
     def bootstrap(self) -> str:
@@ -136,27 +146,33 @@ class LocalInfra:
 
     @property
     def mongo_url(self) -> str:
-        return mongo_url(self.mongo_port)
+        """The first database server's URL."""
+        return mongo_url(next(iter(self.mongo_ports.values())))
+
+    def mongo_url_for(self, name: str) -> str:
+        return mongo_url(self.mongo_ports[name])
 
     def start(self, timeout: float = 30.0) -> None:
         logs = self.log_dir
         if logs:
             logs.mkdir(parents=True, exist_ok=True)
         self.broker = tansu_broker(self.kafka_port, logs / "kafka.log" if logs else None)
-        storage = str(self.data_dir / "mongo") if self.data_dir else ":memory:"
-        self.database = secantus_server(self.mongo_port, storage, logs / "mongo.log" if logs else None)
+        for name, port in self.mongo_ports.items():
+            storage = str(self.data_dir / f"mongo-{name}") if self.data_dir else ":memory:"
+            self.databases[name] = secantus_server(port, storage, logs / f"mongo-{name}.log" if logs else None)
         b = self.broker.start()
-        d = self.database.start()
+        started = {name: db.start() for name, db in self.databases.items()}
         try:
             wait_for_port("127.0.0.1", self.kafka_port, timeout, b)
-            wait_for_port("127.0.0.1", self.mongo_port, timeout, d)
-            _wait_for_mongo(self.mongo_url, timeout)
+            for name, proc in started.items():
+                wait_for_port("127.0.0.1", self.mongo_ports[name], timeout, proc)
+                _wait_for_mongo(self.mongo_url_for(name), timeout)
         except Exception:
             self.stop()
             raise
 
     def stop(self) -> None:
-        for p in (self.database, self.broker):
+        for p in [*self.databases.values(), self.broker]:
             if p is not None:
                 p.stop()
 

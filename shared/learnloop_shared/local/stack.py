@@ -51,7 +51,7 @@ class LocalStack:
         env.update(
             {
                 "LEARNLOOP_KAFKA_BOOTSTRAP": self.infra.bootstrap,
-                "LEARNLOOP_MONGO_URL": self.infra.mongo_url,
+                "LEARNLOOP_MONGO_URL": self.infra.mongo_url_for(service),
                 "LEARNLOOP_MONGO_DB": f"{self.db_prefix}_{service}",
                 "LEARNLOOP_AUTH_SECRET_FILE": str(self.secret_file),
                 "LEARNLOOP_DATA_DIR": str(self.var_dir),

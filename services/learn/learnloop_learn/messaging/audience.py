@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import ShareDelivered, SharePublished
+from learnloop_shared.events import ShareDelivered, SharePublished, utcnow
 from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.mongo import Doc
 
@@ -18,6 +18,7 @@ class AudienceRecorder:
     async def handle(self, batch: Sequence[Received]) -> None:
         shares: dict[str, Doc] = {}
         recipients: list[Doc] = []
+        now = utcnow()
         for item in batch:
             d = item.event.data
             if isinstance(d, SharePublished):
@@ -49,6 +50,7 @@ class AudienceRecorder:
                         "url": d.url,
                         "delivered_at": d.published_at,
                         "done": False,
+                        "stored_at": now,
                         "acknowledged": [],
                     }
                 )

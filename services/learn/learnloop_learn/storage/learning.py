@@ -20,7 +20,7 @@ class LearningStore:
         self.acks = db["acknowledgements"]
 
     async def ensure_indexes(self) -> None:
-        await self.recipients.create_index([("share_id", ASCENDING), ("user_id", ASCENDING)], unique=True)
+        # Recipients are keyed "<share>|<user>": the _id index serves per-share lookups and counts.
         await self.recipients.create_index(
             [("user_id", ASCENDING), ("done", ASCENDING), ("delivered_at", DESCENDING), ("_id", DESCENDING)]
         )
@@ -43,7 +43,8 @@ class LearningStore:
         return await self.recipients.find_one({"_id": f"{share_id}|{user_id}"})
 
     async def recipient_count(self, share_id: str) -> int:
-        return await self.recipients.count_documents({"share_id": share_id})
+        # "}" sorts right after "|": the range covers exactly the ids "<share_id>|...".
+        return await self.recipients.count_documents({"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}})
 
     async def counts(self, share_id: str) -> tuple[dict[str, int], int]:
         pipeline: list[dict[str, Any]] = [

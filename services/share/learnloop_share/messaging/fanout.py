@@ -8,20 +8,23 @@ deduplicated by the consumers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from learnloop_shared.events import Envelope, ShareDelivered, SharePublished, make_event, stable_event_id
+from learnloop_shared.events import SharePublished
 from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.kafka.publisher import Publisher
-from learnloop_shared.mongo import Doc
 
 from ..audience import AudienceResolver
 from ..domain.shares import ShareStatus
 from ..storage.shares import Shares
+from .deliveries import DeliveryEncoder
 
 log = logging.getLogger(__name__)
+MAX_IN_FLIGHT = 4
 
 
 class FanOut:
@@ -54,26 +57,26 @@ class FanOut:
             await self._shares.set_resolved(share_id, await self._resolver.size(plan))
         last = doc.get("fanout", {}).get("last_recipient")
         delivered = int(doc.get("delivered", 0)) if last else 0
-        async for recipients in self._resolver.recipients(plan, last):
-            await self._publisher.publish_many(self._topic, [(r, self._delivery(doc, r)) for r in recipients])
-            delivered += len(recipients)
-            await self._shares.checkpoint(share_id, recipients[-1], delivered)
+        # Several batches in flight: the next batch is read while earlier ones await the broker's
+        # acknowledgement; checkpoints still advance strictly in order.
+        in_flight: deque[tuple[asyncio.Future[Any], str, int]] = deque()
+        try:
+            async for recipients in self._resolver.recipients(plan, last):
+                encoder = DeliveryEncoder(doc, self._source)
+                acked = await self._publisher.enqueue(self._topic, [(r, encoder.encode(r)) for r in recipients])
+                delivered += len(recipients)
+                in_flight.append((acked, recipients[-1], delivered))
+                while in_flight and (len(in_flight) > MAX_IN_FLIGHT or in_flight[0][0].done()):
+                    await self._checkpoint(share_id, in_flight.popleft())
+            while in_flight:
+                await self._checkpoint(share_id, in_flight.popleft())
+        finally:
+            for acked, _, _ in in_flight:  # after a failure: don't leave unobserved exceptions behind
+                acked.cancel()
         await self._shares.finish(share_id, delivered)
         log.info("share delivered", extra={"share_id": share_id, "delivered": delivered})
 
-    def _delivery(self, doc: Doc, recipient: str) -> Envelope[Any]:
-        return make_event(
-            ShareDelivered(
-                share_id=doc["_id"],
-                recipient_id=recipient,
-                author_id=doc["author_id"],
-                title=doc["title"],
-                summary=doc.get("summary"),
-                url=doc.get("url"),
-                topics=tuple(doc.get("topics", [])),
-                published_at=doc["created_at"],
-            ),
-            source=self._source,
-            subject=doc["_id"],
-            event_id=stable_event_id("share.delivered", doc["_id"], recipient),
-        )
+    async def _checkpoint(self, share_id: str, item: tuple[asyncio.Future[Any], str, int]) -> None:
+        acked, last, delivered = item
+        await acked
+        await self._shares.checkpoint(share_id, last, delivered)

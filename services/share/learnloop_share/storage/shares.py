@@ -74,7 +74,14 @@ class Shares:
     async def start_fanout(self, share_id: str) -> Doc | None:
         return await self.coll.find_one_and_update(
             {"_id": share_id, "status": {"$ne": ShareStatus.delivered.value}},
-            {"$set": {"status": ShareStatus.fanning_out.value}},
+            [
+                {
+                    "$set": {
+                        "status": ShareStatus.fanning_out.value,
+                        "fanout.started_at": {"$ifNull": ["$fanout.started_at", "$$NOW"]},
+                    }
+                }
+            ],
             return_document=ReturnDocument.AFTER,
         )
 

@@ -1,0 +1,308 @@
+"""Fan-out benchmark: POST /v1/shares → every inbox notification stored, against the local stack.
+
+Run with ``make bench``. For each audience size it measures the time from the POST to the last inbox
+notification stored, the rate of each stage (fan-out produced, notify stored, learn stored) and the
+peak RSS of each service process; in the same run it measures the baselines underneath (raw aiokafka
+produce and consume of as many same-size messages on the same broker, raw ``insert_many`` of as many
+documents into the same database) and prints each stage's rate as a ratio to its baseline.
+Results go to ``var/bench/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from learnloop_shared.auth import ensure_local_secret, issue_token
+from learnloop_shared.events import ShareDelivered, encode, make_event
+from learnloop_shared.local.servers import LocalInfra, free_port
+from learnloop_shared.local.stack import SERVICES, LocalStack
+from pymongo import AsyncMongoClient
+
+log = logging.getLogger("bench")
+BATCH = 1000
+
+
+def out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+@dataclass
+class Run:
+    audience: int
+    e2e_s: float = 0.0
+    fanout_per_s: float = 0.0
+    notify_per_s: float = 0.0
+    learn_per_s: float = 0.0
+    raw_produce_per_s: float = 0.0
+    raw_consume_per_s: float = 0.0
+    raw_insert_per_s: float = 0.0
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        return {
+            "fanout/produce": self.fanout_per_s / self.raw_produce_per_s,
+            "notify/insert_many": self.notify_per_s / self.raw_insert_per_s,
+            "learn/insert_many": self.learn_per_s / self.raw_insert_per_s,
+            "notify/consume": self.notify_per_s / self.raw_consume_per_s,
+        }
+
+
+class RssSampler:
+    """Peak resident memory of each service process while a run is going on."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.peak: dict[str, int] = dict.fromkeys(pids, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.1):
+            for name, pid in self.pids.items():
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            self.peak[name] = max(self.peak[name], int(line.split()[1]) * 1024)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def sample_value() -> bytes:
+    ev = make_event(
+        ShareDelivered(
+            share_id="0" * 36,
+            recipient_id="bench-user-000001",
+            author_id="bench-author",
+            title="Benchmark share",
+            published_at=datetime.now(UTC),
+        ),
+        source="/learnloop/share",
+    )
+    return encode(ev)
+
+
+async def raw_produce_consume(bootstrap: str, n: int, value: bytes) -> tuple[float, float]:
+    topic = f"bench-raw-{n}-{time.monotonic_ns()}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, num_partitions=8, replication_factor=1)])
+    await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    t0 = time.perf_counter()
+    for i in range(0, n, BATCH):
+        futures = [await producer.send(topic, value, key=f"u{j}".encode()) for j in range(i, min(n, i + BATCH))]
+        await asyncio.gather(*futures)
+    produce_s = time.perf_counter() - t0
+    await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    got = 0
+    t0 = time.perf_counter()
+    while got < n:
+        for msgs in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+            got += len(msgs)
+    consume_s = time.perf_counter() - t0
+    await consumer.stop()
+    return n / produce_s, n / consume_s
+
+
+async def raw_insert(mongo: AsyncMongoClient[dict[str, Any]], n: int) -> float:
+    coll = mongo["bench_raw"][f"docs_{n}_{time.monotonic_ns()}"]
+    await coll.create_index([("user_id", 1), ("created_at", -1), ("_id", -1)])  # as notifications have
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    for i in range(0, n, BATCH):
+        docs = [
+            {
+                "_id": f"n{j:08d}",
+                "user_id": f"bench-user-{j:06d}",
+                "kind": "share.delivered",
+                "share_id": "s",
+                "title": "Benchmark share",
+                "text": "bench-author shared “Benchmark share” with you",
+                "created_at": now,
+                "read_at": None,
+                "source_event_id": f"e{j}",
+            }
+            for j in range(i, min(n, i + BATCH))
+        ]
+        await coll.insert_many(docs, ordered=False)
+    rate = n / (time.perf_counter() - t0)
+    await coll.drop()
+    return rate
+
+
+async def seed_users(db: Any, n: int, topic: str) -> None:
+    users = db["users"]
+    now = datetime.now(UTC)
+    for i in range(0, n, BATCH):
+        await users.insert_many(
+            [
+                {"_id": f"{topic}-u{j:07d}", "name": f"User {j}", "email": None, "topics": [topic], "updated_at": now}
+                for j in range(i, min(n, i + BATCH))
+            ],
+            ordered=False,
+        )
+
+
+async def stage_window(coll: Any, share_id: str, field: str) -> tuple[datetime, datetime]:
+    cursor = await coll.aggregate(
+        [
+            {"$match": {"share_id": share_id}},
+            {"$group": {"_id": None, "first": {"$min": f"${field}"}, "last": {"$max": f"${field}"}}},
+        ]
+    )
+    row = (await cursor.to_list())[0]
+    return row["first"], row["last"]
+
+
+async def wait_total(coll: Any, total: int, timeout: float) -> None:
+    """Wait until ``coll`` holds ``total`` documents (a metadata count: no scan to slow the database)."""
+    deadline = time.monotonic() + timeout
+    while await coll.estimated_document_count() < total:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{coll.full_name}: fewer than {total} documents after {timeout:.0f}s")
+        await asyncio.sleep(0.5)
+
+
+async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int, token: str) -> Run:
+    run = Run(audience=n)
+    topic = f"bench.a{n}"
+    await seed_users(db["share"], n, topic)
+    pids = {name: p.proc.pid for name, p in stack.processes.items() if p.proc is not None}
+    async with httpx.AsyncClient(
+        base_url=stack.url("share"), headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        with RssSampler(pids) as rss:
+            t0 = datetime.now(UTC)
+            r = await client.post("/v1/shares", json={"title": f"Benchmark {n}", "audience": {"topics": [topic]}})
+            r.raise_for_status()
+            share_id = r.json()["id"]
+            timeout = 60 + n / 200
+            await wait_total(db["notify"]["notifications"], total, timeout)
+            await wait_total(db["learn"]["recipients"], total, timeout)
+        share = await db["share"]["shares"].find_one({"_id": share_id})
+    assert share is not None and share["delivered"] == n, share
+    fan_start, fan_end = share["fanout"]["started_at"], share["delivered_at"]
+    n_first, n_last = await stage_window(db["notify"]["notifications"], share_id, "created_at")
+    l_first, l_last = await stage_window(db["learn"]["recipients"], share_id, "stored_at")
+    run.e2e_s = (n_last - t0).total_seconds()
+    run.fanout_per_s = n / max((fan_end - fan_start).total_seconds(), 1e-3)
+    run.notify_per_s = n / max((n_last - n_first).total_seconds(), 1e-3)
+    run.learn_per_s = n / max((l_last - l_first).total_seconds(), 1e-3)
+    run.peak_rss_mb = {k: round(v / 2**20, 1) for k, v in rss.peak.items()}
+    return run
+
+
+def table(runs: list[Run]) -> str:
+    head = (
+        f"{'audience':>9} | {'POST→last inbox':>15} | {'fan-out/s':>9} {'(×prod)':>7} | {'notify/s':>8} "
+        f"{'(×ins)':>6} | {'learn/s':>8} {'(×ins)':>6} | {'raw prod/s':>10} {'raw cons/s':>10} "
+        f"{'raw ins/s':>9} | peak RSS MB share/learn/notify"
+    )
+    lines = [head, "-" * len(head)]
+    for r in runs:
+        q = r.ratios
+        rss = "/".join(f"{r.peak_rss_mb.get(s, 0):.0f}" for s in SERVICES)
+        lines.append(
+            f"{r.audience:>9,} | {r.e2e_s:>14.2f}s | {r.fanout_per_s:>9,.0f} {q['fanout/produce']:>7.2f} | "
+            f"{r.notify_per_s:>8,.0f} {q['notify/insert_many']:>6.2f} | {r.learn_per_s:>8,.0f} "
+            f"{q['learn/insert_many']:>6.2f} | {r.raw_produce_per_s:>10,.0f} {r.raw_consume_per_s:>10,.0f} "
+            f"{r.raw_insert_per_s:>9,.0f} | {rss}"
+        )
+    return "\n".join(lines)
+
+
+async def main_async(sizes: list[int], var: Path) -> list[Run]:
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    secret = ensure_local_secret(var / "auth-secret")
+    infra = LocalInfra.on_free_ports(SERVICES, data_dir=var, log_dir=var / "log")
+    stack = LocalStack(
+        infra=infra,
+        ports={s: free_port() for s in SERVICES},
+        var_dir=var,
+        secret_file=var / "auth-secret",
+        db_prefix="bench",
+        extra_env={"LEARNLOOP_LOG_LEVEL": "WARNING"},
+    )
+    out("starting broker, database and services…")
+    await asyncio.to_thread(stack.start)
+    clients = {name: AsyncMongoClient(infra.mongo_url_for(name), tz_aware=True) for name in SERVICES}
+    db = {name: clients[name][f"bench_{name}"] for name in SERVICES}
+    token = issue_token(secret, "bench-author")
+    value = sample_value()
+    runs: list[Run] = []
+    total = 0
+    try:
+        for n in sizes:
+            out(f"audience {n:,}: baselines…")
+            prod, cons = await raw_produce_consume(infra.bootstrap, n, value)
+            ins = await raw_insert(clients["notify"], n)  # notify's database server
+            out(f"audience {n:,}: pipeline…")
+            total += n
+            run = await pipeline_run(stack, db, n, total, token)
+            run.raw_produce_per_s, run.raw_consume_per_s, run.raw_insert_per_s = prod, cons, ins
+            runs.append(run)
+            out(table([run]).splitlines()[-1])
+    finally:
+        for client in clients.values():
+            await client.close()
+        await asyncio.to_thread(stack.stop)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated audience sizes")
+    parser.add_argument("--var", default="var/bench", help="working folder (wiped)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    var = Path(args.var).resolve()
+    runs = asyncio.run(main_async(sizes, var / "run"))
+    out()
+    out(table(runs))
+    out()
+    out("Ratios are stage rate / baseline measured in the same run (targets: fan-out ≥ 0.50 of raw produce,")
+    out("notify ≥ 0.70 of raw insert_many). Stage rates are N / (last − first event of that stage).")
+    result = {
+        "when": datetime.now(UTC).isoformat(),
+        "host": {"cpus": os.cpu_count()},
+        "message_bytes": len(sample_value()),
+        "runs": [{**asdict(r), "ratios": r.ratios} for r in runs],
+    }
+    (var / "latest.json").write_text(json.dumps(result, indent=2))
+    out(f"written {var / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
