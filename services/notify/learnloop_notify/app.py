@@ -8,7 +8,7 @@ from learnloop_shared.events import LearningAcknowledged, ShareDelivered
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import notifications
+from .api import notifications, stream
 from .config import NotifySettings
 from .deps import NotifyDeps, build_deps
 
@@ -36,7 +36,7 @@ SERVICE = ServiceDefinition[NotifySettings](
     name="notify",
     title="Learnloop notify service",
     settings_cls=NotifySettings,
-    routers=[notifications.router],
+    routers=[stream.router, notifications.router],
     build_deps=build_deps,
     consumers=consumers,
 )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from pydantic import BaseModel
 
 from ..deps import Deps
 from ..domain.notifications import Notification, to_notification
@@ -20,13 +21,34 @@ async def list_notifications(
     me: CurrentPrincipal,
     deps: Deps,
     unread: bool = False,
+    include_muted: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Page[Notification]:
-    docs = await deps.inbox.page(me.sub, unread, newest_first_filter(cursor, "created_at"), limit + 1)
+    docs = await deps.inbox.page(
+        me.sub, unread, newest_first_filter(cursor, "created_at"), limit + 1, include_hidden=include_muted
+    )
     items = [to_notification(d) for d in docs[:limit]]
     nxt = encode_cursor(items[-1].created_at, items[-1].id) if len(docs) > limit else None
     return Page[Notification](items=items, next_cursor=nxt)
+
+
+class UnreadCount(BaseModel):
+    unread: int
+
+
+class ReadAll(BaseModel):
+    marked_read: int
+
+
+@router.get("/notifications/unread-count", response_model=UnreadCount)
+async def unread_count(me: CurrentPrincipal, deps: Deps) -> UnreadCount:
+    return UnreadCount(unread=await deps.inbox.unread_count(me.sub))
+
+
+@router.post("/notifications/read-all", response_model=ReadAll)
+async def read_all(me: CurrentPrincipal, deps: Deps) -> ReadAll:
+    return ReadAll(marked_read=await deps.inbox.mark_all_read(me.sub))
 
 
 @router.post("/notifications/{notification_id}/read", response_model=Notification)

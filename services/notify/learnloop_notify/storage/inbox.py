@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from learnloop_shared.events import utcnow
 from learnloop_shared.mongo import Doc, insert_many_new
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
 
 
@@ -23,13 +24,37 @@ class Inbox:
         """Store notifications; ids derive from event ids, so redelivered events add nothing."""
         return await insert_many_new(self.coll, docs)
 
-    async def page(self, user_id: str, unread_only: bool, extra: Doc, limit: int) -> list[Doc]:
+    async def page(
+        self, user_id: str, unread_only: bool, extra: Doc, limit: int, include_hidden: bool = False
+    ) -> list[Doc]:
         query: Doc = {"user_id": user_id, **extra}
         if unread_only:
             query["read_at"] = None
+        if not include_hidden:
+            query["hidden"] = {"$ne": True}
         return (
             await self.coll.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()
         )
+
+    async def unread_count(self, user_id: str) -> int:
+        return await self.coll.count_documents({"user_id": user_id, "read_at": None, "hidden": {"$ne": True}})
+
+    async def mark_all_read(self, user_id: str) -> int:
+        result = await self.coll.update_many({"user_id": user_id, "read_at": None}, {"$set": {"read_at": utcnow()}})
+        return result.modified_count
+
+    async def watch(self, user_id: str, resume_after: Doc | None) -> AsyncChangeStream[Doc]:
+        """New visible notifications of one user, in commit order, from any writer (works across replicas)."""
+        pipeline: list[Doc] = [
+            {
+                "$match": {
+                    "operationType": "insert",
+                    "fullDocument.user_id": user_id,
+                    "fullDocument.hidden": {"$ne": True},
+                }
+            }
+        ]
+        return await self.coll.watch(pipeline, resume_after=resume_after, max_await_time_ms=1000)
 
     async def mark_read(self, user_id: str, notification_id: str) -> Doc | None:
         doc = await self.coll.find_one_and_update(

@@ -1,0 +1,100 @@
+"""Live notifications over Server-Sent Events, resumable with ``Last-Event-ID``.
+
+Each connection follows a MongoDB change stream of the caller's new notifications, so any API replica
+sees notifications stored by any worker. The SSE event id is the change stream's resume token: a
+client that reconnects with ``Last-Event-ID`` continues exactly after the last event it received.
+If the token can no longer be resumed, the server sends ``event: reset`` and the client should
+reload its inbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+from learnloop_shared.http.problems import Problem
+from learnloop_shared.http.security import CurrentPrincipal
+from pymongo.errors import OperationFailure, PyMongoError
+
+from ..deps import Deps
+from ..domain.notifications import to_notification
+
+router = APIRouter(prefix="/v1", tags=["notifications"])
+log = logging.getLogger(__name__)
+KEEPALIVE_S = 15.0
+
+
+def encode_token(token: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(token, default=str).encode()).decode().rstrip("=")
+
+
+def decode_token(value: str) -> dict[str, Any]:
+    try:
+        token = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise Problem(422, "invalid Last-Event-ID") from exc
+    if not isinstance(token, dict):
+        raise Problem(422, "invalid Last-Event-ID")
+    return token
+
+
+def sse(event: str, data: str, event_id: str | None = None) -> bytes:
+    lines = [f"event: {event}"]
+    if event_id:
+        lines.append(f"id: {event_id}")
+    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+@router.get(
+    "/notifications/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+)
+async def stream_notifications(
+    request: Request,
+    me: CurrentPrincipal,
+    deps: Deps,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    resume = decode_token(last_event_id) if last_event_id else None
+    try:
+        changes = await deps.inbox.watch(me.sub, resume)
+        reset = False
+    except OperationFailure:
+        log.info("could not resume a notification stream; asking the client to reload")
+        changes = await deps.inbox.watch(me.sub, None)
+        reset = True
+
+    async def events() -> AsyncIterator[bytes]:
+        idle = 0.0
+        try:
+            yield b"retry: 2000\n\n"
+            if reset:
+                yield sse("reset", "{}")
+            while not await request.is_disconnected():
+                change = await changes.try_next()
+                if change is None:
+                    idle += 1.0
+                    if idle >= KEEPALIVE_S:
+                        idle = 0.0
+                        yield b": keep-alive\n\n"
+                    continue
+                idle = 0.0
+                note = to_notification(change["fullDocument"])
+                yield sse("notification", note.model_dump_json(), encode_token(change["_id"]))
+        except PyMongoError as exc:
+            log.warning("notification stream ended: %r", exc)
+        finally:
+            await changes.close()
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
