@@ -86,6 +86,9 @@ class ServiceSettings(BaseSettings):
     auth_jwks_url: str | None = None
     auth_algorithms: tuple[str, ...] = ("HS256",)
 
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to call this API (e.g. the inbox page's origin)"
+    )
     data_dir: Path = Field(Path("var"), description="Local working data (faust state, secrets)")
     log_level: str = "INFO"
     log_json: bool = True

@@ -6,6 +6,7 @@ Used by ``learnloop run`` and by the end-to-end tests, so both exercise the same
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -57,6 +58,10 @@ class LocalStack:
                 "LEARNLOOP_DATA_DIR": str(self.var_dir),
                 "LEARNLOOP_HTTP_PORT": str(self.ports[service]),
                 "LEARNLOOP_KAFKA_CREATE_TOPICS": "false",
+                # The inbox page (served by notify) calls learn and share from the browser.
+                "LEARNLOOP_CORS_ORIGINS": json.dumps([self.url("notify"), f"http://localhost:{self.ports['notify']}"]),
+                "LEARNLOOP_LEARN_PUBLIC_URL": self.url("learn"),
+                "LEARNLOOP_SHARE_PUBLIC_URL": self.url("share"),
             }
         )
         env.update(self.extra_env)
