@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
@@ -17,12 +17,15 @@ T = TypeVar("T")
 DUPLICATE_KEY = 11000
 
 
-def create_client(settings: ServiceSettings) -> AsyncMongoClient[Doc]:
+def create_client(
+    settings: ServiceSettings, event_listeners: Sequence[monitoring.CommandListener] = ()
+) -> AsyncMongoClient[Doc]:
     return AsyncMongoClient(
-        settings.mongo_url,
+        settings.mongo_url.get_secret_value(),
         tz_aware=True,
         appname=f"learnloop-{settings.service_name}",
         serverSelectionTimeoutMS=5000,
+        event_listeners=list(event_listeners),
     )
 
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,69 +32,97 @@ class Role(StrEnum):
 class Topics(BaseModel):
     """Topic names: the one place they are defined."""
 
-    shares: str = "learnloop.shares"
-    deliveries: str = "learnloop.deliveries"
-    acknowledgements: str = "learnloop.acknowledgements"
-    share_requests: str = "learnloop.share-requests"
-    dead_letters: str = "learnloop.dead-letters"
+    shares: str = Field("learnloop.shares", description="`share.published` events, keyed by share")
+    deliveries: str = Field("learnloop.deliveries", description="`share.delivered` events, keyed by recipient")
+    acknowledgements: str = Field(
+        "learnloop.acknowledgements", description="`learning.acknowledged` events, keyed by share"
+    )
+    share_requests: str = Field("learnloop.share-requests", description="Share requests from other systems")
+    dead_letters: str = Field("learnloop.dead-letters", description="Events no consumer could process")
 
 
 class Partitions(BaseModel):
-    shares: int = Field(4, ge=1)
-    deliveries: int = Field(8, ge=1)
-    acknowledgements: int = Field(4, ge=1)
-    share_requests: int = Field(4, ge=1)
-    dead_letters: int = Field(1, ge=1)
+    """Partition counts of topics created at start-up (a role scales up to the partitions it reads)."""
+
+    shares: int = Field(4, ge=1, description="Partitions of the shares topic")
+    deliveries: int = Field(8, ge=1, description="Partitions of the deliveries topic")
+    acknowledgements: int = Field(4, ge=1, description="Partitions of the acknowledgements topic")
+    share_requests: int = Field(4, ge=1, description="Partitions of the share requests topic")
+    dead_letters: int = Field(1, ge=1, description="Partitions of the dead-letter topic")
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEARNLOOP_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
-    service_name: str = "learnloop"
-    role: Role = Role.all
+    service_name: str = Field("learnloop", description="Service name (names the consumer group and the event source)")
+    role: Role = Field(Role.all, description="`api` (HTTP), `worker` (Kafka consumers) or `all` (both)")
     environment: str = Field("local", description="`local` or `production`; production enforces OIDC")
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(8000, ge=0, le=65535)
+    http_host: str = Field("127.0.0.1", description="Interface the HTTP server binds to")
+    http_port: int = Field(8000, ge=0, le=65535, description="HTTP port (API, or only health and metrics for workers)")
 
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated")
     kafka_idempotence: bool = Field(
         False, description="Idempotent producer; turn on for Apache Kafka (the local broker lacks it)"
     )
-    kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: str | None = None
-    kafka_session_timeout_s: float = Field(10.0, gt=0)
-    kafka_heartbeat_interval_s: float = Field(3.0, gt=0)
-    kafka_rebalance_timeout_s: float = Field(10.0, gt=0)
-    kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=5000)
+    kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+    kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    kafka_sasl_username: str | None = Field(None, description="SASL user name")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (prefer the _FILE variant)")
+    kafka_sasl_password_file: Path | None = Field(None, description="File holding the SASL password")
+    kafka_group_prefix: str = Field(
+        "learnloop", description="Consumer groups are `<prefix>-<service>`; change it to share a cluster"
+    )
+    kafka_session_timeout_s: float = Field(10.0, gt=0, description="Consumer group session timeout")
+    kafka_heartbeat_interval_s: float = Field(3.0, gt=0, description="Consumer group heartbeat interval")
+    kafka_rebalance_timeout_s: float = Field(10.0, gt=0, description="Consumer group rebalance timeout")
+    kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=5000, description="Longest a fetch waits for new records")
     kafka_create_topics: bool = Field(True, description="Create missing topics at start-up")
-    kafka_replication_factor: int = Field(1, ge=1)
+    kafka_replication_factor: int = Field(1, ge=1, description="Replication factor of topics created at start-up")
     topics: Topics = Topics()
     partitions: Partitions = Partitions()
-    consumer_batch_size: int = Field(500, ge=1)
-    consumer_batch_window_s: float = Field(0.05, gt=0)
+    consumer_batch_size: int = Field(500, ge=1, description="Most events a consumer handles in one batch")
+    consumer_batch_window_s: float = Field(0.05, gt=0, description="Longest a consumer waits to fill a batch")
 
-    mongo_url: str = "mongodb://127.0.0.1:27018/?retryWrites=false&directConnection=true"
-    mongo_db: str = "learnloop"
+    mongo_url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27018/?retryWrites=false&directConnection=true"),
+        description="MongoDB connection string (prefer the _FILE variant when it holds credentials)",
+    )
+    mongo_url_file: Path | None = Field(None, description="File holding the MongoDB connection string")
+    mongo_db: str = Field("learnloop", description="The service's own database")
 
     # Authentication: HS256 with a local secret, or OIDC (RS256 via JWKS) in production.
-    auth_secret: str | None = Field(None, description="HS256 secret (local mode)")
+    auth_secret: SecretStr | None = Field(None, description="HS256 secret (local mode)")
     auth_secret_file: Path | None = Field(None, description="File holding the HS256 secret")
-    auth_issuer: str | None = None
-    auth_audience: str | None = None
-    auth_jwks_url: str | None = None
-    auth_algorithms: tuple[str, ...] = ("HS256",)
+    auth_issuer: str | None = Field(None, description="Expected token issuer (OIDC)")
+    auth_audience: str | None = Field(None, description="Expected token audience (OIDC)")
+    auth_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (OIDC)")
+    auth_algorithms: tuple[str, ...] = Field(("HS256",), description="Accepted token algorithms")
 
-    cors_origins: list[str] = Field(
-        default_factory=list, description="Browser origins allowed to call this API (e.g. the inbox page's origin)"
+    shutdown_http_timeout_s: float = Field(
+        10.0, gt=0, description="On SIGTERM: longest to wait for in-flight HTTP requests"
     )
+    shutdown_consumer_timeout_s: float = Field(
+        10.0, gt=0, description="On SIGTERM: longest to finish in-flight event batches and commit"
+    )
+
     data_dir: Path = Field(Path("var"), description="Local working data (faust state, secrets)")
-    log_level: str = "INFO"
-    log_json: bool = True
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_json: bool = Field(True, description="JSON log lines (with trace and span ids)")
+
+    @field_validator("kafka_sasl_password_file", "mongo_url_file")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            _read_secret(path)
+        return path
 
     @model_validator(mode="after")
-    def _check_auth(self) -> Self:
+    def _check(self) -> Self:
+        # Secrets given as files replace the plain values (the model is frozen, hence object.__setattr__).
+        if self.mongo_url_file is not None:
+            object.__setattr__(self, "mongo_url", SecretStr(_read_secret(self.mongo_url_file)))
+        if self.kafka_sasl_password_file is not None:
+            object.__setattr__(self, "kafka_sasl_password", SecretStr(_read_secret(self.kafka_sasl_password_file)))
         if self.auth_jwks_url is None and self.hs256_secret() is None:
             raise ValueError(
                 "set LEARNLOOP_AUTH_SECRET or LEARNLOOP_AUTH_SECRET_FILE (local mode), "
@@ -108,15 +136,29 @@ class ServiceSettings(BaseSettings):
             )
         return self
 
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.kafka_group_prefix}-{self.service_name}"
+
     def hs256_secret(self) -> str | None:
-        if self.auth_secret:
-            return self.auth_secret
+        if self.auth_secret is not None and self.auth_secret.get_secret_value():
+            return self.auth_secret.get_secret_value()
         if self.auth_secret_file is not None:
             try:
                 return self.auth_secret_file.read_text().strip() or None
             except OSError:
                 return None
         return None
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not value:
+        raise ValueError(f"{path} is empty")
+    return value
 
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -10,6 +10,15 @@ from learnloop_shared.local.stack import SERVICES, LocalStack
 
 pytestmark = pytest.mark.e2e
 
+# Seconds instead of minutes, so tests can watch digests and retries happen.
+TEST_ENV = {
+    "LEARNLOOP_DIGEST_WINDOW_S": "2",
+    "LEARNLOOP_DIGEST_POLL_S": "0.2",
+    "LEARNLOOP_WEBHOOK_BACKOFF_BASE_S": "0.2",
+    "LEARNLOOP_WEBHOOK_MAX_ATTEMPTS": "4",
+    "LEARNLOOP_WEBHOOK_TIMEOUT_S": "1",
+}
+
 
 @pytest.fixture(scope="session")
 def stack(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
@@ -22,6 +31,7 @@ def stack(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         var_dir=var,
         secret_file=var / "auth-secret",
         db_prefix="e2e",
+        extra_env=TEST_ENV,
     )
     s.create_topics()
     try:

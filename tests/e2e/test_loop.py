@@ -106,10 +106,15 @@ async def test_share_reaches_recipients_and_feedback_reaches_the_author(api, uni
     async def author_feedback():
         items = [n for n in (await inbox(api, alice))["items"] if n["share_id"] == sid]
         assert all(n["kind"] == "feedback" for n in items)
-        texts = " | ".join(n["text"] for n in items)
-        return "Does this apply to faust too?" in texts and "learned" in texts and items
+        texts = [n["text"] for n in items]
+        return len(items) == 4 and texts and items
 
-    items = await eventually(author_feedback, timeout=10)
+    # Two questions at once with their text, the first learner at once, the rest as one digest.
+    items = await eventually(author_feedback, timeout=15)
+    texts = [n["text"] for n in items]
+    assert sum("asked about" in t and "Does this apply to faust too?" in t for t in texts) == 2
+    assert any("reached its first learner" in t and bob in t for t in texts)
+    assert any(t.endswith("1 opened, 1 applied, average rating 4.5") for t in texts), texts
     question = next(n for n in items if "asked" in n["text"])
     assert dave in question["text"]
 

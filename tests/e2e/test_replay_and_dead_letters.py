@@ -28,7 +28,7 @@ async def test_replaying_all_topics_creates_no_duplicates(api, stack, unique):
     await eventually(lambda: _ack_ok(api, ack, carol, {"kind": "learned"}))
     assert (await api.learn.post(ack, json={"kind": "rated", "rating": 4}, headers=api.auth(bob))).status_code == 201
 
-    async def two_feedback():
+    async def two_feedback():  # the first learner at once, the rating in a digest after the window
         return len([s for s in await share_ids_in_inbox(api, alice) if s == sid]) == 2
 
     await eventually(two_feedback)

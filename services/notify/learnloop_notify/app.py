@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from learnloop_shared.events import LearningAcknowledged, ShareDelivered
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import notifications, stream
+from .api import notifications, preferences, stream, web, webhooks
 from .config import NotifySettings
 from .deps import NotifyDeps, build_deps
 
@@ -32,11 +32,18 @@ def consumers(rt: Runtime[NotifySettings]) -> Sequence[ConsumerSpec]:
     ]
 
 
+def background(rt: Runtime[NotifySettings]) -> Sequence[Awaitable[None]]:
+    """Worker-side loops: digests that are due, and webhook deliveries."""
+    deps: NotifyDeps = rt.deps
+    return [deps.digest_sender.run(), deps.dispatcher.run()]
+
+
 SERVICE = ServiceDefinition[NotifySettings](
     name="notify",
     title="Learnloop notify service",
     settings_cls=NotifySettings,
-    routers=[stream.router, notifications.router],
+    routers=[stream.router, notifications.router, preferences.router, webhooks.router, web.router],
+    background=background,
     build_deps=build_deps,
     consumers=consumers,
 )

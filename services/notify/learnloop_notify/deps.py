@@ -10,20 +10,42 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import NotifySettings
+from .messaging.digest_sender import DigestSender
 from .messaging.notifier import Notifier
+from .messaging.sink import NotificationSink
+from .messaging.webhook_dispatcher import WebhookDispatcher
+from .storage.digests import DigestStore
 from .storage.inbox import Inbox
+from .storage.preferences import PreferenceStore
+from .storage.webhooks import WebhookStore
 
 
 @dataclass(frozen=True)
 class NotifyDeps:
+    settings: NotifySettings
     inbox: Inbox
+    prefs: PreferenceStore
+    webhooks: WebhookStore
     notifier: Notifier
+    digest_sender: DigestSender
+    dispatcher: WebhookDispatcher
 
 
 async def build_deps(rt: Runtime[NotifySettings]) -> NotifyDeps:
-    inbox = Inbox(rt.db)
-    await inbox.ensure_indexes()
-    return NotifyDeps(inbox=inbox, notifier=Notifier(inbox))
+    s = rt.settings
+    inbox, prefs, webhooks, digests = Inbox(rt.db), PreferenceStore(rt.db), WebhookStore(rt.db), DigestStore(rt.db)
+    for repo in (inbox, webhooks, digests):
+        await repo.ensure_indexes()
+    sink = NotificationSink(inbox, prefs, webhooks, rt.source)
+    return NotifyDeps(
+        settings=s,
+        inbox=inbox,
+        prefs=prefs,
+        webhooks=webhooks,
+        notifier=Notifier(sink, digests, prefs, s.digest_window_s),
+        digest_sender=DigestSender(digests, sink, s.digest_poll_s),
+        dispatcher=WebhookDispatcher(webhooks, s, rt.dead_letters),
+    )
 
 
 Deps = Annotated[NotifyDeps, Depends(service_deps)]

@@ -81,6 +81,21 @@ class LearningAcknowledged(EventData):
     acknowledged_at: datetime
 
 
+class NotificationCreated(EventData):
+    """Sent to webhooks (Standard Webhooks signed, CloudEvents structured JSON) when a notification is created."""
+
+    event_type: ClassVar[str] = "io.learnloop.notification.created.v1"
+
+    notification_id: str
+    user_id: str
+    kind: str
+    share_id: str
+    title: str
+    text: str
+    url: str | None = None
+    created_at: datetime
+
+
 class EventDeadLettered(EventData):
     """Written to the dead-letter topic with the original bytes (base64) and the reason."""
 
@@ -101,6 +116,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     SharePublished,
     ShareDelivered,
     LearningAcknowledged,
+    NotificationCreated,
     EventDeadLettered,
 )
 EVENT_TYPES: dict[str, type[EventData]] = {cls.event_type: cls for cls in ALL_EVENTS}

@@ -15,7 +15,8 @@ def client_options(settings: ServiceSettings) -> dict[str, Any]:
     if settings.kafka_sasl_mechanism:
         opts["sasl_mechanism"] = settings.kafka_sasl_mechanism
         opts["sasl_plain_username"] = settings.kafka_sasl_username
-        opts["sasl_plain_password"] = settings.kafka_sasl_password
+        password = settings.kafka_sasl_password
+        opts["sasl_plain_password"] = password.get_secret_value() if password is not None else None
     if settings.kafka_security_protocol.upper().endswith("SSL"):
         from aiokafka.helpers import create_ssl_context
 

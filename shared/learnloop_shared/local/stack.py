@@ -62,6 +62,9 @@ class LocalStack:
                 "LEARNLOOP_CORS_ORIGINS": json.dumps([self.url("notify"), f"http://localhost:{self.ports['notify']}"]),
                 "LEARNLOOP_LEARN_PUBLIC_URL": self.url("learn"),
                 "LEARNLOOP_SHARE_PUBLIC_URL": self.url("share"),
+                # Local mode: webhooks may go to receivers on this machine, over plain http.
+                "LEARNLOOP_WEBHOOK_REQUIRE_HTTPS": "false",
+                "LEARNLOOP_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8", "::1/128"]),
             }
         )
         env.update(self.extra_env)

@@ -52,6 +52,7 @@ def for_delivery(event_id: str, d: ShareDelivered, now: datetime) -> Doc:
         "title": d.title,
         "text": text,
         "url": d.url,
+        "topics": list(d.topics),
         "created_at": now,
         "read_at": None,
         "source_event_id": event_id,
@@ -87,4 +88,25 @@ def for_feedback(event_id: str, a: LearningAcknowledged, now: datetime) -> Doc:
         "created_at": now,
         "read_at": None,
         "source_event_id": event_id,
+    }
+
+
+def first_learner(event_id: str, a: LearningAcknowledged, now: datetime) -> Doc:
+    doc = for_feedback(event_id, a, now)
+    doc["text"] = f"Your share {_quote(a.title)} reached its first learner: {a.recipient_id}"
+    return doc
+
+
+def for_digest(bucket: Doc, text: str, now: datetime) -> Doc:
+    return {
+        "_id": stable_event_id("notification", "digest", bucket["_id"]),
+        "user_id": bucket["author_id"],
+        "kind": "feedback",
+        "share_id": bucket["share_id"],
+        "title": bucket["title"],
+        "text": f"{_quote(bucket['title'])}: {text}",
+        "feedback_kind": "digest",
+        "created_at": now,
+        "read_at": None,
+        "source_event_id": f"digest:{bucket['_id']}",
     }

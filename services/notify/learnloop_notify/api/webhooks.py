@@ -1,0 +1,73 @@
+"""Webhook subscriptions of the caller (a user, or another system with its own identity)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
+from learnloop_shared.http.problems import Problem, not_found
+from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.mongo import is_duplicate
+
+from ..deps import Deps
+from ..domain.webhooks import AddressRefused, DeliveryOut, WebhookIn, WebhookOut, check_scheme
+from ..storage.webhooks import to_delivery, to_webhook
+
+router = APIRouter(prefix="/v1", tags=["webhooks"])
+IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$")]
+
+
+@router.put("/webhooks/{webhook_id}", response_model=WebhookOut)
+async def put_webhook(webhook_id: IdPath, body: WebhookIn, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
+    try:
+        check_scheme(body.url, deps.settings.webhook_require_https)
+    except AddressRefused as exc:
+        raise Problem(422, str(exc)) from exc
+    existing = await deps.webhooks.get(webhook_id)
+    if existing is not None and existing["owner_id"] != me.sub:
+        raise not_found("webhook")  # someone else's: not visible
+    try:
+        return to_webhook(await deps.webhooks.put(webhook_id, me.sub, body))
+    except Exception as exc:
+        if is_duplicate(exc):
+            raise not_found("webhook") from exc
+        raise
+
+
+async def _own(deps: Deps, webhook_id: str, owner: str) -> dict[str, object]:
+    hook = await deps.webhooks.get(webhook_id)
+    if hook is None or hook["owner_id"] != owner:
+        raise not_found("webhook")
+    return hook
+
+
+@router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
+async def get_webhook(webhook_id: IdPath, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
+    return to_webhook(await _own(deps, webhook_id, me.sub))
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204)
+async def delete_webhook(webhook_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Response:
+    await _own(deps, webhook_id, me.sub)
+    await deps.webhooks.delete(webhook_id, me.sub)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut])
+async def list_deliveries(
+    webhook_id: IdPath,
+    me: CurrentPrincipal,
+    deps: Deps,
+    status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Page[DeliveryOut]:
+    await _own(deps, webhook_id, me.sub)
+    extra = newest_first_filter(cursor, "created_at")
+    if status:
+        extra["status"] = status
+    docs = await deps.webhooks.list(webhook_id, extra, limit + 1)
+    items = [to_delivery(d) for d in docs[:limit]]
+    nxt = encode_cursor(items[-1].created_at, items[-1].id) if len(docs) > limit else None
+    return Page[DeliveryOut](items=items, next_cursor=nxt)

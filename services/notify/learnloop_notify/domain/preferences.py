@@ -1,0 +1,95 @@
+"""A user's notification preferences and how they apply when a notification is created. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+KindName = Literal["share.delivered", "feedback"]
+KINDS: tuple[KindName, ...] = ("share.delivered", "feedback")
+
+
+class ChannelKinds(BaseModel):
+    """Which kinds a channel carries."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    share_delivered: bool = Field(True, alias="share.delivered")
+    feedback: bool = True
+
+    def allows(self, kind: str) -> bool:
+        return self.share_delivered if kind == "share.delivered" else self.feedback
+
+
+class Channels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inbox: ChannelKinds = ChannelKinds()
+    webhook: ChannelKinds = ChannelKinds()
+
+
+class QuietHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: time
+    end: time
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channels: Channels = Channels()
+    digest_window_s: int | None = Field(None, ge=10, le=7 * 86400, description="Feedback digest window; default 15 min")
+    muted_topics: list[str] = Field(default_factory=list, max_length=500)
+    muted_shares: list[str] = Field(default_factory=list, max_length=5000)
+    quiet_hours: QuietHours | None = None
+
+
+def topic_muted(muted: list[str], topics: list[str] | tuple[str, ...]) -> bool:
+    """A share is muted if any of its topics is muted, exactly or under a muted prefix (``kafka.*``)."""
+    for topic in topics:
+        for m in muted:
+            if m == topic or (m.endswith(".*") and topic.startswith(m[:-1])):
+                return True
+    return False
+
+
+def hidden_reason(prefs: Preferences, kind: str, share_id: str, topics: list[str] | tuple[str, ...]) -> str | None:
+    """Why a notification is kept out of the default inbox view (it is still stored and readable)."""
+    if share_id in prefs.muted_shares:
+        return "muted share"
+    if topic_muted(prefs.muted_topics, topics):
+        return "muted topic"
+    if not prefs.channels.inbox.allows(kind):
+        return "inbox channel off"
+    return None
+
+
+def quiet_until(prefs: Preferences, now: datetime) -> datetime | None:
+    """If ``now`` falls in the user's quiet hours, when they end; else None."""
+    q = prefs.quiet_hours
+    if q is None or q.start == q.end:
+        return None
+    tz = ZoneInfo(q.timezone)
+    local = now.astimezone(tz)
+    t = local.time()
+    inside = (q.start <= t < q.end) if q.start < q.end else (t >= q.start or t < q.end)
+    if not inside:
+        return None
+    end = local.replace(hour=q.end.hour, minute=q.end.minute, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.astimezone(now.tzinfo)

@@ -1,0 +1,37 @@
+"""Users' notification preferences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from learnloop_shared.events import utcnow
+from learnloop_shared.mongo import Doc
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ..domain.preferences import Preferences
+
+
+class PreferenceStore:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.coll = db["preferences"]
+
+    async def get(self, user_id: str) -> Preferences:
+        doc = await self.coll.find_one({"_id": user_id})
+        return Preferences.model_validate(doc["prefs"]) if doc else Preferences()
+
+    async def put(self, user_id: str, prefs: Preferences) -> Preferences:
+        await self.coll.update_one(
+            {"_id": user_id},
+            {"$set": {"prefs": prefs.model_dump(mode="json", by_alias=True), "updated_at": utcnow()}},
+            upsert=True,
+        )
+        return prefs
+
+    async def for_users(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
+        """Preferences of those users who have any (one query per batch); others use the defaults."""
+        ids = list(set(user_ids))
+        out: dict[str, Preferences] = {}
+        for i in range(0, len(ids), 1000):
+            async for doc in self.coll.find({"_id": {"$in": ids[i : i + 1000]}}):
+                out[doc["_id"]] = Preferences.model_validate(doc["prefs"])
+        return out
