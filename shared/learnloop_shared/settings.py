@@ -105,6 +105,9 @@ class ServiceSettings(BaseSettings):
         10.0, gt=0, description="On SIGTERM: longest to finish in-flight event batches and commit"
     )
 
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to call this API (e.g. the inbox page's origin)"
+    )
     data_dir: Path = Field(Path("var"), description="Local working data (faust state, secrets)")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(True, description="JSON log lines (with trace and span ids)")

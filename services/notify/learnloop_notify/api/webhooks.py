@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, Response
 from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
@@ -11,17 +13,28 @@ from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.mongo import is_duplicate
 
 from ..deps import Deps
-from ..domain.webhooks import AddressRefused, DeliveryOut, WebhookIn, WebhookOut, check_scheme
+from ..domain.webhooks import AddressRefused, DeliveryOut, WebhookIn, WebhookOut, check_addresses, check_scheme
 from ..storage.webhooks import to_delivery, to_webhook
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$")]
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
 @router.put("/webhooks/{webhook_id}", response_model=WebhookOut)
 async def put_webhook(webhook_id: IdPath, body: WebhookIn, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
     try:
         check_scheme(body.url, deps.settings.webhook_require_https)
+        host = urlsplit(body.url).hostname or ""
+        if _is_ip(host):  # names are checked after resolution, on every attempt
+            check_addresses([host], deps.settings.webhook_allowed_networks)
     except AddressRefused as exc:
         raise Problem(422, str(exc)) from exc
     existing = await deps.webhooks.get(webhook_id)

@@ -1,0 +1,101 @@
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from learnloop_notify.domain.digests import digest_text, latest_ratings, next_window, window_start
+from learnloop_notify.domain.preferences import Preferences, QuietHours, hidden_reason, quiet_until, topic_muted
+from learnloop_notify.domain.webhooks import (
+    AddressRefused,
+    WebhookIn,
+    backoff_s,
+    check_addresses,
+    check_scheme,
+    sign,
+)
+from pydantic import ValidationError
+from standardwebhooks import Webhook
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_digest_text():
+    assert digest_text({"opened": 7, "learned": 4, "applied": 1}, {"a": 4, "b": 5}) == (
+        "7 opened, 4 learned, 1 applied, average rating 4.5"
+    )
+    assert digest_text({"opened": 1}, {}) == "1 opened"
+    assert digest_text({}, {"a": 4}) == "average rating 4"
+    assert digest_text({}, {}) == "no new activity"
+
+
+def test_later_rating_replaces_earlier_in_a_window():
+    assert latest_ratings([["bob", 3], ["carol", 5], ["bob", 4]]) == {"bob": 4, "carol": 5}
+
+
+def test_windows_are_aligned_for_every_worker():
+    at = datetime(2026, 1, 1, 12, 7, 31, tzinfo=UTC)
+    assert window_start(at, 900) == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert next_window(window_start(at, 900), 900) == datetime(2026, 1, 1, 12, 15, tzinfo=UTC)
+
+
+def test_muting_and_channels_hide_but_keep():
+    p = Preferences(muted_topics=["kafka.*"], muted_shares=["s9"])
+    assert hidden_reason(p, "share.delivered", "s1", ["kafka.streams"]) == "muted topic"
+    assert hidden_reason(p, "share.delivered", "s9", []) == "muted share"
+    assert hidden_reason(p, "share.delivered", "s1", ["python"]) is None
+    off = Preferences.model_validate({"channels": {"inbox": {"feedback": False}}})
+    assert hidden_reason(off, "feedback", "s1", []) == "inbox channel off"
+    assert hidden_reason(off, "share.delivered", "s1", []) is None
+    assert topic_muted(["kafka"], ["kafka"]) and not topic_muted(["kafka"], ["kafka.streams"])
+
+
+def test_quiet_hours_across_midnight_in_a_time_zone():
+    p = Preferences(quiet_hours=QuietHours(start=time(22), end=time(7), timezone="Europe/Berlin"))
+    inside = datetime(2026, 1, 1, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
+    assert quiet_until(p, inside) == datetime(2026, 1, 2, 6, 0, tzinfo=UTC)  # 07:00 Berlin
+    assert quiet_until(p, datetime(2026, 1, 1, 12, 0, tzinfo=UTC)) is None
+    assert quiet_until(Preferences(), inside) is None
+    with pytest.raises(ValidationError):
+        QuietHours(start=time(22), end=time(7), timezone="Mars/Olympus")
+
+
+def test_webhook_input_validation():
+    ok = WebhookIn(url="https://hooks.example.com/x", events=["feedback"], secret=SECRET)
+    assert ok.url.startswith("https://")
+    for bad in (
+        {"url": "ftp://x", "events": ["feedback"], "secret": SECRET},
+        {"url": "https://user:pw@x.example", "events": ["feedback"], "secret": SECRET},
+        {"url": "https://x.example", "events": [], "secret": SECRET},
+        {"url": "https://x.example", "events": ["nope"], "secret": SECRET},
+        {"url": "https://x.example", "events": ["feedback"], "secret": "not-a-whsec-secret"},
+    ):
+        with pytest.raises(ValidationError):
+            WebhookIn.model_validate(bad)
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "10.1.2.3", "192.168.1.1", "172.16.0.1", "169.254.169.254", "::1", "fe80::1", "0.0.0.0"]
+)
+def test_non_public_addresses_refused(address):
+    with pytest.raises(AddressRefused):
+        check_addresses([address], [])
+
+
+def test_allowed_networks_and_public_addresses():
+    check_addresses(["127.0.0.1"], ["127.0.0.0/8"])
+    check_addresses(["93.184.216.34"], [])
+    with pytest.raises(AddressRefused):
+        check_addresses(["93.184.216.34", "10.0.0.1"], [])  # every resolved address must pass
+    with pytest.raises(AddressRefused):
+        check_scheme("http://x.example", require_https=True)
+    check_scheme("http://x.example", require_https=False)
+
+
+def test_backoff_is_exponential_and_capped():
+    assert [backoff_s(a, 2, 60) for a in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 32, 60]
+
+
+def test_signature_verifies_with_the_standard_library():
+    at = datetime.now(UTC) - timedelta(seconds=1)
+    body = '{"specversion":"1.0"}'
+    headers = sign(SECRET, "msg_1", at, body)
+    assert Webhook(SECRET).verify(body, headers) == {"specversion": "1.0"}
+    assert headers["webhook-signature"].startswith("v1,")
