@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from learnloop_shared.events import ShareDelivered, encode, make_event, stable_event_id
+from learnloop_shared.events import ShareDelivered, encode, make_event
 from learnloop_shared.mongo import Doc
 
 _ID, _RECIPIENT = "\x00event-id\x00", "\x00recipient\x00"
 
 
 def delivery_event_id(share_id: str, recipient: str) -> str:
-    return stable_event_id("share.delivered", share_id, recipient)
+    """Deterministic (a re-sent delivery keeps its id, so consumers deduplicate it) and cheap to make:
+    share ids are UUIDs, so "<share>:<recipient>" is unambiguous."""
+    return f"{share_id}:{recipient}"
 
 
 def delivered_event(doc: Doc, recipient: str, source: str, time: datetime | None = None):  # type: ignore[no-untyped-def]
@@ -45,7 +47,7 @@ class DeliveryEncoder:
     def __init__(self, doc: Doc, source: str, time: datetime | None = None) -> None:
         self._share_id = doc["_id"]
         template = encode(delivered_event(doc, _RECIPIENT, source, time).model_copy(update={"id": _ID})).decode()
-        id_token, recipient_token = json.dumps(_ID), json.dumps(_RECIPIENT, ensure_ascii=False)
+        id_token, recipient_token = json.dumps(_ID, ensure_ascii=False), json.dumps(_RECIPIENT, ensure_ascii=False)
         head, rest = template.split(id_token)
         middle, tail = rest.split(recipient_token)
         self._parts = (head, middle, tail)
@@ -53,4 +55,4 @@ class DeliveryEncoder:
     def encode(self, recipient: str) -> bytes:
         head, middle, tail = self._parts
         event_id = delivery_event_id(self._share_id, recipient)
-        return f"{head}{json.dumps(event_id)}{middle}{json.dumps(recipient, ensure_ascii=False)}{tail}".encode()
+        return f"{head}{json.dumps(event_id, ensure_ascii=False)}{middle}{json.dumps(recipient, ensure_ascii=False)}{tail}".encode()
