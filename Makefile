@@ -26,8 +26,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser-deps
 	$(BIN)/python -m pytest -q -ra
+
+# Debian's Chromium for the inbox page's browser test (never `playwright install`); skips quietly if it can't.
+.PHONY: browser-deps
+browser-deps:
+	bash tests/browser/install-chromium.sh
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -24,6 +24,7 @@
     entries: new Map(), // notification id -> { note, li }
     nextCursor: null,
     lastEventId: null,
+    listLoaded: false,
     retryMs: 2000,
     attempt: 0,
     session: null, // AbortController for everything tied to the signed-in session
@@ -198,6 +199,7 @@
       el("span", { class: "tag", text: isFeedback ? "Feedback" : "Share" }),
       el("h3", { class: "title", id: titleId, text: note.title }),
       el("time", { datetime: note.created_at, text: formatTime(note.created_at) }),
+      el("button", { type: "button", class: "link mark-read", text: "Mark read" }),
     );
     li.append(
       el("span", { class: "sr-only unread-label", text: "Unread: " }),
@@ -259,13 +261,19 @@
     out.dataset.kind = body.kind;
     delete out.dataset.status;
     out.textContent = `${label}: sending…`;
+    const path = `/v1/shares/${encodeURIComponent(note.share_id)}/acknowledgements`;
     let r;
-    try {
-      r = await call(cfg.learnUrl, `/v1/shares/${encodeURIComponent(note.share_id)}/acknowledgements`, { method: "POST", body });
-    } catch {
-      out.dataset.state = "error";
-      out.textContent = `${label}: could not reach the learn service.`;
-      return false;
+    // learn hears of a delivery over Kafka on its own; right after the notification it may not know it yet.
+    for (const wait of [500, 1000, 2000, 0]) {
+      try {
+        r = await call(cfg.learnUrl, path, { method: "POST", body });
+      } catch {
+        out.dataset.state = "error";
+        out.textContent = `${label}: could not reach the learn service.`;
+        return false;
+      }
+      if (r.status !== 404 || !wait) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
     out.dataset.status = String(r.status);
     if (r.status === 201 || r.status === 200) {
@@ -273,7 +281,12 @@
       out.dataset.state = "ok";
       out.textContent = r.status === 201 ? `${label}: recorded.`
         : ack.outcome === "replaced" ? `${label}: updated.` : `${label}: already recorded.`;
-      if (exclusiveGroup) exclusiveGroup.querySelectorAll("[aria-pressed]").forEach((b) => b.removeAttribute("aria-pressed"));
+      if (exclusiveGroup) {
+        for (const b of exclusiveGroup.querySelectorAll("[aria-pressed]")) {
+          b.removeAttribute("aria-pressed");
+          b.classList.remove("done");
+        }
+      }
       if (button && body.kind !== "question") {
         button.setAttribute("aria-pressed", "true");
         button.classList.add("done");
@@ -301,7 +314,7 @@
       return false;
     }
     const li = render(note);
-    const entry = { note, li };
+    const entry = { note, li, live };
     state.entries.set(note.id, entry);
     applyRead(entry);
     if (append) {
@@ -332,10 +345,13 @@
       return;
     }
     const page = await r.json();
+    const arrived = [...state.entries.values()].filter((e) => e.live).map((e) => e.note);
     clearList();
     showError("");
     for (const note of page.items) upsert(note, { append: true });
+    for (const note of arrived) if (!state.entries.has(note.id)) upsert(note); // streamed in while loading
     state.nextCursor = page.next_cursor;
+    state.listLoaded = true;
     ui.more.hidden = !page.next_cursor;
     ui.empty.hidden = page.items.length > 0;
     await refreshUnread();
@@ -423,7 +439,8 @@
       if (ev.id) state.lastEventId = ev.id;
       if (upsert(note, { live: true })) quiet(refreshUnread());
     } else if (ev.type === "reset") {
-      if (ev.id) state.lastEventId = ev.id;
+      // The server could not resume after our last event: reload the list; the next event gives a new id.
+      state.lastEventId = ev.id || null;
       quiet(loadInbox());
     }
   }
@@ -443,11 +460,13 @@
       touch();
       const r = await fetch("/v1/notifications/stream", { headers, signal: conn.signal, cache: "no-store", credentials: "omit" });
       if (r.status === 401) throw new AuthFailed();
+      if (r.status === 422) state.lastEventId = null; // a resume point the server cannot read: start afresh
       if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
-      setLive("live", "Live");
       state.attempt = 0;
       // The server is watching from now on: anything stored before is in the list we load now.
       if (!state.lastEventId) await quiet(loadInbox());
+      setLive("live", "Live");
+      showError("");
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
       const feed = sseParser(onEvent);
       for (;;) {
@@ -463,7 +482,6 @@
   }
 
   async function stream(session) {
-    let first = true;
     while (!session.signal.aborted) {
       try {
         await streamOnce(session);
@@ -472,9 +490,8 @@
           signOut("Your token was rejected (expired or wrong secret). Sign in again.");
           return;
         }
-        if (first && !session.signal.aborted) quiet(loadInbox()); // show the list even while live updates fail
+        if (!state.listLoaded && !session.signal.aborted) quiet(loadInbox()); // show it even without live updates
       }
-      first = false;
       if (session.signal.aborted) return;
       const delay = Math.min(MAX_BACKOFF_MS, state.retryMs * 2 ** state.attempt) * (0.75 + Math.random() * 0.5);
       state.attempt = Math.min(state.attempt + 1, 10);
@@ -490,6 +507,7 @@
     stop();
     state.session = new AbortController();
     state.lastEventId = null;
+    state.listLoaded = false;
     state.attempt = 0;
     setLive("connecting", "Connecting…");
     stream(state.session);

@@ -55,4 +55,6 @@ class DeliveryEncoder:
     def encode(self, recipient: str) -> bytes:
         head, middle, tail = self._parts
         event_id = delivery_event_id(self._share_id, recipient)
-        return f"{head}{json.dumps(event_id, ensure_ascii=False)}{middle}{json.dumps(recipient, ensure_ascii=False)}{tail}".encode()
+        quoted_id = json.dumps(event_id, ensure_ascii=False)
+        quoted_recipient = json.dumps(recipient, ensure_ascii=False)
+        return f"{head}{quoted_id}{middle}{quoted_recipient}{tail}".encode()
