@@ -21,6 +21,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .auth import TokenVerifier
+from .http.metrics import metrics_router
 from .http.problems import install_problem_handlers
 from .kafka.consumers import ConsumerSpec
 from .kafka.dead_letters import DeadLetters
@@ -31,6 +32,7 @@ from .logging import configure_logging
 from .mongo import Doc, create_client, ping
 from .outbox import Outbox
 from .settings import Role, ServiceSettings, load_settings
+from .telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
@@ -50,6 +52,7 @@ class Runtime(Generic[S]):
     worker: Worker | None = None
     deps: Any = None  # the service's own dependencies (repositories, use cases)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    telemetry: Telemetry = field(default_factory=Telemetry.disabled)
 
     @property
     def source(self) -> str:
@@ -67,10 +70,12 @@ class ServiceDefinition(Generic[S]):
     background: Callable[[Runtime[S]], Sequence[Awaitable[None]]] = lambda _rt: ()
 
 
-def create_app(defn: ServiceDefinition[S], settings: S) -> FastAPI:
+def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | None = None) -> FastAPI:
+    tel = telemetry or Telemetry.disabled(f"learnloop-{defn.name}")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = await _start_runtime(defn, settings)
+        rt = await _start_runtime(defn, settings, tel)
         app.state.runtime = rt
         try:
             yield
@@ -87,15 +92,18 @@ def create_app(defn: ServiceDefinition[S], settings: S) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
         )
     app.include_router(_health_router())
+    if tel.registry is not None:
+        app.include_router(metrics_router(tel.registry))
+    tel.instrument_app(app)
     if settings.role.serves_api:
         for router in defn.routers:
             app.include_router(router)
     return app
 
 
-async def _start_runtime(defn: ServiceDefinition[S], settings: S) -> Runtime[S]:
-    mongo = create_client(settings)
-    publisher = Publisher(settings)
+async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry) -> Runtime[S]:
+    mongo = create_client(settings, tel.mongo_listeners())
+    publisher = Publisher(settings, tel.tracer("learnloop.kafka"))
     if settings.kafka_create_topics:
         await _retry("create topics", lambda: ensure_topics(settings))
     await _retry("connect to Kafka", publisher.start)
@@ -108,6 +116,7 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S) -> Runtime[S]:
         verifier=TokenVerifier(settings),
         outbox=Outbox(db, publisher),
         dead_letters=DeadLetters(publisher, settings.topics.dead_letters, f"/learnloop/{settings.service_name}"),
+        telemetry=tel,
     )
     await _retry("prepare MongoDB", rt.outbox.ensure_indexes)
     rt.deps = await defn.build_deps(rt)
@@ -118,7 +127,7 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S) -> Runtime[S]:
         for job in defn.background(rt):
             rt.tasks.append(asyncio.ensure_future(job))
         if specs:
-            rt.worker = Worker(settings, specs, rt.dead_letters)
+            rt.worker = Worker(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
             await rt.worker.start()
     log.info("service started", extra={"role": settings.role.value})
     return rt
@@ -162,7 +171,7 @@ def _health_router() -> APIRouter:
             checks["mongo"] = await ping(rt.mongo)
             checks["kafka"] = await rt.publisher.ready()
             if rt.settings.role.consumes and rt.worker is not None:
-                checks["consumers"] = rt.worker.joined
+                checks["consumers"] = rt.worker.joined and not rt.worker.draining
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
@@ -182,15 +191,20 @@ def main(defn: ServiceDefinition[S], argv: Sequence[str] | None = None) -> None:
     if args.port is not None:
         overrides["http_port"] = args.port
     settings = load_settings(defn.settings_cls, **overrides)
+    otel = load_settings(TelemetrySettings)
     configure_logging(f"{defn.name}-{settings.role.value}", settings.log_level, settings.log_json)
-    app = create_app(defn, settings)
+    telemetry = setup_telemetry(defn.name, settings.role.value, otel)
+    app = create_app(defn, settings, telemetry)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_http_timeout_s)),
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        telemetry.shutdown()

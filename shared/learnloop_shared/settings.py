@@ -144,13 +144,14 @@ class ServiceSettings(BaseSettings):
         return f"{self.kafka_group_prefix}-{self.service_name}"
 
     def hs256_secret(self) -> str | None:
-        if self.auth_secret is not None and self.auth_secret.get_secret_value():
-            return self.auth_secret.get_secret_value()
+        """The HS256 secret: the file's content when LEARNLOOP_AUTH_SECRET_FILE is set, else LEARNLOOP_AUTH_SECRET."""
         if self.auth_secret_file is not None:
             try:
                 return self.auth_secret_file.read_text().strip() or None
             except OSError:
                 return None
+        if self.auth_secret is not None and self.auth_secret.get_secret_value():
+            return self.auth_secret.get_secret_value()
         return None
 
 
@@ -164,7 +165,7 @@ def _read_secret(path: Path) -> str:
     return value
 
 
-S = TypeVar("S", bound=ServiceSettings)
+S = TypeVar("S", bound=BaseSettings)
 
 
 def load_settings(cls: type[S], **overrides: Any) -> S:

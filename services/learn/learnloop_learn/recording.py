@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from learnloop_shared.events import LearningAcknowledged, make_event, utcnow
+from learnloop_shared.metrics import ACKNOWLEDGEMENTS
 from learnloop_shared.mongo import Doc, in_transaction, is_duplicate
 from learnloop_shared.outbox import Outbox
 from pymongo import AsyncMongoClient
@@ -77,6 +78,7 @@ class Recorder:
             if not is_duplicate(exc):
                 raise
             outcome, entries = Outcome.repeated, []
+        ACKNOWLEDGEMENTS.add(1, {"kind": body.kind, "outcome": outcome.value})
         if entries:
             await self._outbox.flush(entries)
         return Acknowledgement(

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
+from .. import metrics
 from ..events.codec import UndecodableEvent, decode
-from ..events.envelope import Envelope, EventData
+from ..events.envelope import Envelope, EventData, utcnow
 from .dead_letters import DeadLetters
+from .tracing import consumer_span
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,20 @@ class ConsumerSpec:
 class BatchProcessor:
     """Runs one :class:`ConsumerSpec` over batches of raw messages."""
 
-    def __init__(self, spec: ConsumerSpec, dead_letters: DeadLetters, max_backoff_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        dead_letters: DeadLetters,
+        max_backoff_s: float = 5.0,
+        tracer: Tracer | None = None,
+        group: str = "",
+    ) -> None:
         self.spec = spec
         self._dlq = dead_letters
         self._max_backoff = max_backoff_s
+        self._tracer = tracer
+        self._attributes = metrics.topic_attributes(spec.topic, **{"messaging.consumer.group.name": group})
+        self._dlq_attributes = {"messaging.destination.name": spec.topic, "learnloop.consumer": spec.name}
 
     def _decode(self, msg: RawMessage) -> Envelope[Any] | None:
         if self.spec.decoder is not None:
@@ -96,6 +109,23 @@ class BatchProcessor:
             raise
 
     async def process(self, messages: Sequence[RawMessage]) -> None:
+        """Handle one batch: inside one ``process`` span when tracing (see :mod:`.tracing`)."""
+        started = time.perf_counter()
+        if self._tracer is None:
+            batch = await self._process(messages)
+        else:
+            group = str(self._attributes["messaging.consumer.group.name"])
+            span = consumer_span(self._tracer, self.spec.topic, group, (m.headers for m in messages))
+            with trace.use_span(span, end_on_exit=True):
+                batch = await self._process(messages)
+        metrics.MESSAGES_CONSUMED.add(len(messages), self._attributes)
+        metrics.PROCESS_DURATION.record(time.perf_counter() - started, self._attributes)
+        if batch and metrics.enabled():
+            now = utcnow().timestamp()
+            for item in batch:
+                metrics.EVENT_LATENCY.record(max(0.0, now - item.event.time.timestamp()), self._attributes)
+
+    async def _process(self, messages: Sequence[RawMessage]) -> list[Received]:
         batch: list[Received] = []
         for msg in messages:
             try:
@@ -107,13 +137,13 @@ class BatchProcessor:
                 batch.append(Received(event, msg))
         if batch:
             await self._handle(batch)
+        return batch
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         attempt = 0
         while True:
             try:
-                with _extracted_context(batch[0].message.headers):
-                    rejected = await self.spec.handler(batch)
+                rejected = await self.spec.handler(batch)
                 for r in rejected or ():
                     await self._dead_letter(r.item.message, r.reason)
                 return
@@ -159,6 +189,7 @@ class BatchProcessor:
                     headers=msg.headers,
                     reason=reason,
                 )
+                metrics.DEAD_LETTERS.add(1, self._dlq_attributes)
                 return
             except KafkaError as exc:
                 log.warning("dead-letter topic unavailable, retrying: %r", exc)
@@ -173,20 +204,3 @@ def _type_of(value: bytes | None) -> str | None:
         return str(doc.get("type")) if isinstance(doc, dict) else None
     except ValueError:
         return None
-
-
-class _extracted_context:
-    """Continue the producer's trace while handling a batch (first message's context)."""
-
-    def __init__(self, headers: list[tuple[str, bytes]]) -> None:
-        carrier = {k: v.decode("latin-1") for k, v in headers if k in ("traceparent", "tracestate") and v}
-        self._ctx = propagate.extract(carrier) if carrier else None
-        self._token: object | None = None
-
-    def __enter__(self) -> None:
-        if self._ctx is not None:
-            self._token = otel_context.attach(self._ctx)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            otel_context.detach(self._token)  # type: ignore[arg-type]

@@ -1,4 +1,11 @@
-"""Produce CloudEvents (structured JSON) with W3C trace context in the headers."""
+"""Produce CloudEvents (structured JSON) with W3C trace context in the headers.
+
+Every way of producing goes through here and is traced the same way (see :mod:`.tracing`): one
+``<topic> send`` producer span per call (per batch for :meth:`Publisher.publish_many` and
+:meth:`Publisher.enqueue`), whose context is what the messages carry. :meth:`Publisher.send_raw` continues
+the trace context already in the headers it is given (the outbox stores it when the change is written)
+and replaces it with its own span's, so a message never carries two ``traceparent`` headers.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,19 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
+from .. import metrics
 from ..events.codec import content_type_header, encode
 from ..events.envelope import Envelope
 from ..settings import ServiceSettings
 from .connection import client_options
-
-Headers = list[tuple[str, bytes]]
+from .tracing import Headers, extract, producer_span, with_trace_context, without_trace_context
 
 
 def trace_headers() -> Headers:
+    """The current trace context as headers (empty when no span is active, e.g. telemetry off)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return [(k, v.encode()) for k, v in carrier.items()]
@@ -27,10 +36,19 @@ def event_headers() -> Headers:
     return [content_type_header(), *trace_headers()]
 
 
+def _end(span: Span | None, exc: BaseException | None = None) -> None:
+    if span is None:
+        return
+    if exc is not None:
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+    span.end()
+
+
 class Publisher:
     """A thin layer over one AIOKafkaProducer created in the app's lifespan."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, tracer: Tracer | None = None) -> None:
         self._producer = AIOKafkaProducer(
             **client_options(settings),
             client_id=f"{settings.service_name}-producer",
@@ -40,6 +58,7 @@ class Publisher:
             max_batch_size=256 * 1024,
             compression_type=None,
         )
+        self._tracer = tracer
         self.started = False
 
     async def start(self) -> None:
@@ -50,18 +69,24 @@ class Publisher:
         self.started = False
         await self._producer.stop()
 
+    def _span(
+        self, topic: str, count: int, headers: Sequence[tuple[str, bytes]] | None, key: bytes | None = None
+    ) -> tuple[Span | None, Headers]:
+        """Start the producer span (if tracing) and return the headers to send with it."""
+        base = list(headers) if headers is not None else [content_type_header()]
+        if self._tracer is None:
+            return None, base if headers is not None else event_headers()
+        parent = extract(base) if headers is not None else None
+        span = producer_span(self._tracer, topic, count, parent, key)
+        return span, with_trace_context(base, trace.set_span_in_context(span))
+
     async def publish(self, topic: str, key: str | None, event: Envelope[Any]) -> None:
-        await self.send_raw(topic, key, encode(event), event_headers())
+        await self.send_raw(topic, key, encode(event), None)
 
     async def publish_many(self, topic: str, items: Iterable[tuple[str | None, Envelope[Any]]]) -> int:
         """Send a batch and wait until the broker has acknowledged all of it."""
-        headers = event_headers()
-        futures = [
-            await self._producer.send(topic, encode(ev), key=k.encode() if k else None, headers=headers)
-            for k, ev in items
-        ]
-        await asyncio.gather(*futures)
-        return len(futures)
+        acked = await self.enqueue(topic, [(k, encode(ev)) for k, ev in items])
+        return len(await acked)
 
     async def enqueue(
         self, topic: str, items: Iterable[tuple[str | None, bytes]], headers: Headers | None = None
@@ -69,17 +94,42 @@ class Publisher:
         """Hand pre-encoded events to the producer; the returned future resolves once all are acknowledged.
 
         Lets a caller keep several batches in flight (the producer applies back-pressure when its
-        buffer is full).
+        buffer is full). The batch is one producer span, ended when the broker has acknowledged it.
         """
-        hdrs = headers if headers is not None else event_headers()
-        futures = [await self._producer.send(topic, v, key=k.encode() if k else None, headers=hdrs) for k, v in items]
-        return asyncio.gather(*futures)
+        batch = list(items)
+        span, hdrs = self._span(topic, len(batch), without_trace_context(headers) if headers is not None else None)
+        try:
+            futures = [
+                await self._producer.send(topic, v, key=k.encode() if k else None, headers=hdrs) for k, v in batch
+            ]
+        except BaseException as exc:
+            _end(span, exc)
+            raise
+        acked = asyncio.gather(*futures)
+        attributes = metrics.topic_attributes(topic)
+
+        def done(fut: asyncio.Future[Any]) -> None:
+            exc = None if fut.cancelled() else fut.exception()
+            if not fut.cancelled() and exc is None:
+                metrics.MESSAGES_SENT.add(len(batch), attributes)
+            _end(span, exc)
+
+        acked.add_done_callback(done)
+        return acked
 
     async def send_raw(
-        self, topic: str, key: str | bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]]
+        self, topic: str, key: str | bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] | None
     ) -> None:
+        """Send one message and wait for the broker; trace context in ``headers`` is continued, not copied."""
         k = key.encode() if isinstance(key, str) else key
-        await self._producer.send_and_wait(topic, value, key=k, headers=list(headers))
+        span, hdrs = self._span(topic, 1, headers, k)
+        try:
+            await self._producer.send_and_wait(topic, value, key=k, headers=hdrs)
+        except BaseException as exc:
+            _end(span, exc)
+            raise
+        metrics.MESSAGES_SENT.add(1, metrics.topic_attributes(topic))
+        _end(span)
 
     async def ready(self) -> bool:
         if not self.started:

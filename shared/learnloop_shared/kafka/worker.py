@@ -6,13 +6,16 @@ stopped from the FastAPI lifespan. This is the one place that tunes faust for ou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from opentelemetry.trace import Tracer
 
+from .. import metrics
 from ..settings import ServiceSettings
 from .consumers import BatchProcessor, ConsumerSpec, RawMessage
 from .dead_letters import DeadLetters
@@ -36,15 +39,33 @@ faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_c
 
 
 class Worker:
-    """A faust app with one batch agent per :class:`ConsumerSpec`."""
+    """A faust app with one batch agent per :class:`ConsumerSpec`.
 
-    def __init__(self, settings: ServiceSettings, specs: Sequence[ConsumerSpec], dead_letters: DeadLetters) -> None:
+    Stopping drains: no new batch is started, the batches being handled finish (bounded by
+    ``shutdown_consumer_timeout_s``), their offsets are committed, then faust stops.
+
+    Tracing: faust's own ``OpenTelemetrySensor`` opens a span per event and ends it only on the
+    per-event ack path, which a batch agent (``noack_take`` + ``Stream.ack``) never takes, so its spans
+    would never end. The :class:`BatchProcessor` opens one span per batch instead (see ``.tracing``).
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        specs: Sequence[ConsumerSpec],
+        dead_letters: DeadLetters,
+        tracer: Tracer | None = None,
+    ) -> None:
         self.settings = settings
         self.joined = False
+        self.draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         datadir = settings.data_dir / "faust" / settings.service_name
         datadir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
-            f"learnloop-{settings.service_name}",
+            settings.consumer_group,
             broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
             web_enabled=False,
             autodiscover=False,
@@ -63,7 +84,7 @@ class Worker:
         setattr(self.app, _FETCH_WAIT_ATTR, settings.kafka_fetch_max_wait_ms)
         self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         for spec in specs:
-            self._add_agent(spec, BatchProcessor(spec, dead_letters))
+            self._add_agent(spec, BatchProcessor(spec, dead_letters, tracer=tracer, group=settings.consumer_group))
 
     async def _on_assigned(self, sender: Any, assigned: Any = None, **kwargs: Any) -> None:
         self.joined = True
@@ -74,19 +95,71 @@ class Worker:
 
         async def agent(stream: Any) -> None:
             async for events in stream.noack_take(batch_size, within=window):
-                raw = [_raw(ev.message) for ev in events]
-                await processor.process(raw)
-                for ev in events:
-                    await stream.ack(ev)
+                if self.draining:
+                    continue  # not acked: redelivered to whoever owns the partition next
+                self._begin()
+                try:
+                    raw = [_raw(ev.message) for ev in events]
+                    await processor.process(raw)
+                    for ev in events:
+                        await stream.ack(ev)
+                finally:
+                    self._end()
 
         agent.__name__ = agent.__qualname__ = spec.name.replace("-", "_")
         self.app.agent(topic, name=f"learnloop.{self.settings.service_name}.{spec.name}")(agent)
 
+    def _begin(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def _end(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
     async def start(self) -> None:
         await self.app.start()
+        metrics.add_lag_source(self.lag)
 
     async def stop(self) -> None:
-        await self.app.stop()
+        """Finish the batches in hand, commit their offsets and stop (within the configured timeout)."""
+        metrics.remove_lag_source(self.lag)
+        self.draining = True
+        timeout = self.settings.shutdown_consumer_timeout_s
+        deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("consumers still busy after %.0fs; their batches will be redelivered", timeout)
+        try:
+            await asyncio.wait_for(self.app.consumer.commit(), max(1.0, deadline - asyncio.get_running_loop().time()))
+        except Exception as exc:
+            log.warning("final offset commit failed (events since the last commit are redelivered): %r", exc)
+        try:
+            await asyncio.wait_for(self.app.stop(), max(2.0, deadline - asyncio.get_running_loop().time()))
+        except TimeoutError:
+            log.warning("faust did not stop within the shutdown timeout")
+        log.info("consumers stopped", extra={"group": self.settings.consumer_group})
+
+    def lag(self) -> list[tuple[str, int, str, int]]:
+        """(topic, partition, group, lag) per assigned partition: high watermark minus committed offset.
+
+        The high watermark is the one the latest fetch response reported (no extra request). Tansu, the
+        local broker, reports that one correctly; its ListOffsets (``end_offsets``) is too low after
+        batched produces, which is why lag is not computed from it.
+        """
+        if not self.joined:
+            return []
+        consumer: Any = self.app.consumer
+        rows = []
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:  # nothing fetched from this partition yet
+                continue
+            committed = consumer._committed_offset.get(tp) or 0  # none yet: the group reads from the start
+            rows.append((tp.topic, tp.partition, self.settings.consumer_group, max(0, int(highwater) - int(committed))))
+        return rows
 
 
 def _raw(message: Any) -> RawMessage:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from learnloop_shared.events import NotificationCreated, encode, make_event, utcnow
+from learnloop_shared.metrics import NOTIFICATIONS_CREATED
 from learnloop_shared.mongo import Doc
 
 from ..domain.preferences import Preferences, hidden_reason, quiet_until
@@ -34,7 +35,11 @@ class NotificationSink:
             reason = hidden_reason(prefs.get(d["user_id"], DEFAULT), d["kind"], d["share_id"], d.get("topics", ()))
             if reason:
                 d["hidden"], d["hidden_reason"] = True, reason
-        stored = await self._inbox.add(docs)
+        stored = 0
+        for kind in dict.fromkeys(d["kind"] for d in docs):  # one insert per kind (a batch has one, in practice)
+            created = await self._inbox.add([d for d in docs if d["kind"] == kind])
+            NOTIFICATIONS_CREATED.add(created, {"kind": kind})
+            stored += created
         await self._queue_webhooks(docs, prefs)
         return stored
 
