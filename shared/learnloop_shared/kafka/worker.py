@@ -79,9 +79,6 @@ class Worker:
             topic_disable_leader=True,
             producer_acks=-1,
             stream_wait_empty=False,
-            # Bounded read-ahead: memory stays flat however far behind the consumer is.
-            broker_max_poll_records=settings.consumer_batch_size,
-            stream_buffer_maxsize=settings.consumer_batch_size * 2,
             store="memory://",
         )
         setattr(self.app, _FETCH_WAIT_ATTR, settings.kafka_fetch_max_wait_ms)
