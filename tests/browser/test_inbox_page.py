@@ -167,6 +167,11 @@ async def test_inbox_live_acknowledge_and_author_feedback(api, stack, browser, u
     # The author also heard of the first learner (other feedback comes in digests); "Mark all read" clears the count.
     first_learner = alice_page.locator("li.item.kind-feedback", has_text=f"reached its first learner: {bob}")
     await expect(first_learner).to_have_count(1)
+    # Bob's open and ratings reach alice as one digest after the (2 s) window; wait for it, so that
+    # nothing new arrives while the unread count is checked.
+    digest = alice_page.locator("li.item.kind-feedback", has_text="average rating")
+    await digest.first.wait_for(timeout=20_000)
+    await alice_page.wait_for_timeout(2500)  # the acknowledgements may straddle two windows
     assert await alice_page.locator("#more").is_hidden()  # one page only
     await alice_page.screenshot(path=str(screenshots / "inbox-author.png"), full_page=True)
     await bob_page.screenshot(path=str(screenshots / "inbox-recipient.png"), full_page=True)
