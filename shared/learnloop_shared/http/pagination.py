@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -43,3 +44,12 @@ def newest_first_filter(cursor: str | None, time_field: str, id_field: str = "_i
         return {}
     at, id_ = decode_cursor(cursor)
     return {"$or": [{time_field: {"$lt": at}}, {time_field: at, id_field: {"$lt": id_}}]}
+
+
+def page_from(
+    docs: list[dict[str, Any]], limit: int, to_item: Callable[[dict[str, Any]], T], time_field: str
+) -> Page[T]:
+    """A page from up to ``limit + 1`` documents (newest first); the extra one only says there is more."""
+    items = [to_item(d) for d in docs[:limit]]
+    last = docs[limit - 1] if len(docs) > limit else None
+    return Page[T](items=items, next_cursor=encode_cursor(last[time_field], last["_id"]) if last else None)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
+from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from pydantic import BaseModel
@@ -65,16 +65,15 @@ async def my_learning(
     cursor: str | None = None,
 ) -> Page[PendingShare]:
     docs = await deps.store.pending_for(me.sub, newest_first_filter(cursor, "delivered_at"), limit + 1)
-    items = [
-        PendingShare(
-            share_id=d["share_id"],
-            title=d["title"],
-            author_id=d["author_id"],
-            url=d.get("url"),
-            delivered_at=d["delivered_at"],
-            acknowledged=d.get("acknowledged", []),
-        )
-        for d in docs[:limit]
-    ]
-    nxt = encode_cursor(docs[limit - 1]["delivered_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None
-    return Page[PendingShare](items=items, next_cursor=nxt)
+    return page_from(docs, limit, _pending, "delivered_at")
+
+
+def _pending(d: dict[str, Any]) -> PendingShare:
+    return PendingShare(
+        share_id=d["share_id"],
+        title=d["title"],
+        author_id=d["author_id"],
+        url=d.get("url"),
+        delivered_at=d["delivered_at"],
+        acknowledged=d.get("acknowledged", []),
+    )

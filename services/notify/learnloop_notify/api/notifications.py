@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
+from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from pydantic import BaseModel
@@ -28,9 +28,7 @@ async def list_notifications(
     docs = await deps.inbox.page(
         me.sub, unread, newest_first_filter(cursor, "created_at"), limit + 1, include_hidden=include_muted
     )
-    items = [to_notification(d) for d in docs[:limit]]
-    nxt = encode_cursor(items[-1].created_at, items[-1].id) if len(docs) > limit else None
-    return Page[Notification](items=items, next_cursor=nxt)
+    return page_from(docs, limit, to_notification, "created_at")
 
 
 class UnreadCount(BaseModel):

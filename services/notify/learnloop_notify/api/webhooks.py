@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, Response
-from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
+from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import Problem, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.mongo import is_duplicate
@@ -81,6 +81,4 @@ async def list_deliveries(
     if status:
         extra["status"] = status
     docs = await deps.webhooks.list(webhook_id, extra, limit + 1)
-    items = [to_delivery(d) for d in docs[:limit]]
-    nxt = encode_cursor(items[-1].created_at, items[-1].id) if len(docs) > limit else None
-    return Page[DeliveryOut](items=items, next_cursor=nxt)
+    return page_from(docs, limit, to_delivery, "created_at")

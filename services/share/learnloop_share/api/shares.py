@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from learnloop_shared.http.pagination import Page, encode_cursor, newest_first_filter
+from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from pydantic import BaseModel
@@ -87,9 +87,7 @@ async def my_shares(
     cursor: str | None = None,
 ) -> Page[Share]:
     docs = await deps.shares.list_by_author(me.sub, newest_first_filter(cursor, "created_at"), limit + 1)
-    items = [to_share(d) for d in docs[:limit]]
-    nxt = encode_cursor(items[-1].created_at, items[-1].id) if len(docs) > limit else None
-    return Page[Share](items=items, next_cursor=nxt)
+    return page_from(docs, limit, to_share, "created_at")
 
 
 @router.get("/shares/{share_id}", response_model=Share)
