@@ -18,7 +18,7 @@ from learnloop_shared.events import SharePublished
 from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.kafka.publisher import Publisher
 
-from ..audience import AudienceResolver
+from ..audience import AudienceResolver, Plan
 from ..domain.shares import ShareStatus
 from ..storage.shares import Shares
 from .deliveries import DeliveryEncoder
@@ -52,9 +52,11 @@ class FanOut:
             return
         doc = await self._shares.start_fanout(share_id) or doc
         plan = await self._resolver.plan(share_id, doc["audience"], doc["author_id"])
+        sizing: asyncio.Task[None] | None = None
         if not doc.get("fanout", {}).get("resolved"):
             await self._resolver.materialize(plan, doc["audience"])
-            await self._shares.set_resolved(share_id, await self._resolver.size(plan))
+            # Counting a large audience takes a while: do it alongside the deliveries.
+            sizing = asyncio.create_task(self._record_size(share_id, plan))
         last = doc.get("fanout", {}).get("last_recipient")
         delivered = int(doc.get("delivered", 0)) if last else 0
         # Several batches in flight: the next batch is read while earlier ones await the broker's
@@ -70,11 +72,19 @@ class FanOut:
                     await self._checkpoint(share_id, in_flight.popleft())
             while in_flight:
                 await self._checkpoint(share_id, in_flight.popleft())
-        finally:
+        except BaseException:
             for acked, _, _ in in_flight:  # after a failure: don't leave unobserved exceptions behind
                 acked.cancel()
+            if sizing is not None:
+                sizing.cancel()
+            raise
+        if sizing is not None:
+            await sizing
         await self._shares.finish(share_id, delivered)
         log.info("share delivered", extra={"share_id": share_id, "delivered": delivered})
+
+    async def _record_size(self, share_id: str, plan: Plan) -> None:
+        await self._shares.set_resolved(share_id, await self._resolver.size(plan))
 
     async def _checkpoint(self, share_id: str, item: tuple[asyncio.Future[Any], str, int]) -> None:
         acked, last, delivered = item
