@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
@@ -59,6 +60,7 @@ class Publisher:
             compression_type=None,
         )
         self._tracer = tracer
+        self._partitioner = DefaultPartitioner()
         self.started = False
 
     async def start(self) -> None:
@@ -99,9 +101,7 @@ class Publisher:
         batch = list(items)
         span, hdrs = self._span(topic, len(batch), without_trace_context(headers) if headers is not None else None)
         try:
-            futures = [
-                await self._producer.send(topic, v, key=k.encode() if k else None, headers=hdrs) for k, v in batch
-            ]
+            futures = await self._send_partitioned(topic, batch, hdrs)
         except BaseException as exc:
             _end(span, exc)
             raise
@@ -116,6 +116,31 @@ class Publisher:
 
         acked.add_done_callback(done)
         return acked
+
+    async def _send_partitioned(
+        self, topic: str, items: list[tuple[str | None, bytes]], headers: Headers
+    ) -> list[asyncio.Future[Any]]:
+        """Build one record batch per partition ourselves and submit it whole.
+
+        Much cheaper per message than ``send()`` (no per-message future or accumulator round), with the
+        same partition for each key as ``send()`` would choose (the producer's own partitioner).
+        """
+        partitions = sorted(await self._producer.partitions_for(topic))
+        builders: dict[int, Any] = {}
+        futures: list[asyncio.Future[Any]] = []
+        for k, v in items:
+            key = k.encode() if k else None
+            partition = self._partitioner(key, partitions, partitions)
+            builder = builders.get(partition)
+            if builder is None:
+                builder = builders[partition] = self._producer.create_batch()
+            if builder.append(key=key, value=v, timestamp=None, headers=headers) is None:  # full
+                futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+                builder = builders[partition] = self._producer.create_batch()
+                builder.append(key=key, value=v, timestamp=None, headers=headers)
+        for partition, builder in builders.items():
+            futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+        return futures
 
     async def send_raw(
         self, topic: str, key: str | bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] | None
