@@ -93,18 +93,30 @@ class Worker:
         topic = self.app.topic(spec.topic, value_serializer="raw", key_serializer="raw", allow_empty=True)
         batch_size, window = self.settings.consumer_batch_size, self.settings.consumer_batch_window_s
 
+        async def handle(stream: Any, events: list[Any]) -> None:
+            try:
+                await processor.process([_raw(ev.message) for ev in events])
+                for ev in events:  # only now may their offsets be committed
+                    await stream.ack(ev)
+            finally:
+                self._end()
+
         async def agent(stream: Any) -> None:
-            async for events in stream.noack_take(batch_size, within=window):
-                if self.draining:
-                    continue  # not acked: redelivered to whoever owns the partition next
-                self._begin()
-                try:
-                    raw = [_raw(ev.message) for ev in events]
-                    await processor.process(raw)
-                    for ev in events:
-                        await stream.ack(ev)
-                finally:
-                    self._end()
+            # One batch is handled while faust fills the next (it stops filling while the agent is
+            # busy); batches are still handled and acknowledged one after another, in order.
+            handling: asyncio.Task[None] | None = None
+            try:
+                async for events in stream.noack_take(batch_size, within=window):
+                    if handling is not None:
+                        await handling
+                        handling = None
+                    if self.draining:
+                        continue  # not acked: redelivered to whoever owns the partition next
+                    self._begin()
+                    handling = asyncio.create_task(handle(stream, list(events)))
+            finally:
+                if handling is not None:
+                    await handling
 
         agent.__name__ = agent.__qualname__ = spec.name.replace("-", "_")
         self.app.agent(topic, name=f"learnloop.{self.settings.service_name}.{spec.name}")(agent)
