@@ -87,6 +87,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for user, token in tokens.items():
             _out(f"  export TOKEN_{user.upper()}={token}")
         _out()
+        _out("Inbox page (live; open it for bob, then share something with the platform team):")
+        _out(f"  {stack.url('notify')}/inbox#token={tokens['bob']}")
+        _out()
         _out("Try:")
         _out(
             f'  curl -s -X POST {stack.url("share")}/v1/shares -H "Authorization: Bearer $TOKEN_ALICE" '
