@@ -24,7 +24,7 @@ def test_issued_token_verifies_with_scopes():
         issue_token("a-test-secret-that-is-long-enough-for-hs256", "alice", ttl_s=-10),
         jwt.encode({"sub": "alice"}, "a-test-secret-that-is-long-enough-for-hs256", algorithm="HS256"),  # no exp
         jwt.encode(
-            {"sub": "alice", "exp": 9999999999}, "a-test-secret-that-is-long-enough-for-hs256", algorithm="HS512"
+            {"sub": "alice", "exp": 9999999999}, "a-test-secret-that-is-long-enough-for-hs512-" * 2, algorithm="HS512"
         ),
     ],
 )

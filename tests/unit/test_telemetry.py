@@ -72,6 +72,28 @@ class FakeProducer:
     async def send_and_wait(self, topic, value, key=None, headers=None):
         await self.send(topic, value, key, headers)
 
+    async def partitions_for(self, topic):
+        return {0, 1, 2, 3}
+
+    def create_batch(self):
+        return FakeBatch()
+
+    async def send_batch(self, batch, topic, *, partition):
+        for key, value, headers in batch.records:
+            await self.send(topic, value, key, headers)
+        fut = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+
+class FakeBatch:
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = []
+
+    def append(self, *, key, value, timestamp, headers):
+        self.records.append((key, value, list(headers or [])))
+        return object()  # metadata: never full
+
 
 def traced_publisher() -> tuple[Publisher, FakeProducer, InMemorySpanExporter, trace.Tracer]:
     exporter = InMemorySpanExporter()

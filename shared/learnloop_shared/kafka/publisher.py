@@ -87,8 +87,9 @@ class Publisher:
 
     async def publish_many(self, topic: str, items: Iterable[tuple[str | None, Envelope[Any]]]) -> int:
         """Send a batch and wait until the broker has acknowledged all of it."""
-        acked = await self.enqueue(topic, [(k, encode(ev)) for k, ev in items])
-        return len(await acked)
+        encoded = [(k, encode(ev)) for k, ev in items]
+        await (await self.enqueue(topic, encoded))
+        return len(encoded)
 
     async def enqueue(
         self, topic: str, items: Iterable[tuple[str | None, bytes]], headers: Headers | None = None
