@@ -67,3 +67,21 @@ async def read_all(
     finally:
         await consumer.stop()
     return records
+
+
+async def seed_subscribers(mongo_url: str, db: str, topic: str, n: int, width: int) -> list[str]:
+    """Write ``n`` users subscribed to ``topic`` straight into the share service's directory (fast setup)."""
+    from datetime import UTC, datetime
+
+    from pymongo import AsyncMongoClient, InsertOne
+
+    ids = [f"{topic}-{i:0{width}d}" for i in range(n)]
+    now = datetime.now(UTC)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        await client[db]["users"].bulk_write(
+            [InsertOne({"_id": u, "name": "U", "email": None, "topics": [topic], "updated_at": now}) for u in ids]
+        )
+    finally:
+        await client.close()
+    return ids

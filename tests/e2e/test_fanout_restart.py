@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC, datetime
 
-from pymongo import AsyncMongoClient, InsertOne
+from pymongo import AsyncMongoClient
 
-from ..helpers import eventually
+from ..helpers import eventually, seed_subscribers
 
 
 async def test_share_killed_mid_fanout_resumes_without_gaps_or_duplicates(api, stack, unique):
     n = 2000  # fan-out batches of 50 in tests: 40 checkpoints
     topic = f"r{unique}"
     share_db = AsyncMongoClient(stack.infra.mongo_url_for("share"))["e2e_share"]
-    now = datetime.now(UTC)
-    await share_db["users"].bulk_write(
-        [
-            InsertOne({"_id": f"{topic}-{i:05d}", "name": "U", "email": None, "topics": [topic], "updated_at": now})
-            for i in range(n)
-        ]
-    )
+    await seed_subscribers(stack.infra.mongo_url_for("share"), "e2e_share", topic, n, width=5)
     author = api.auth(f"author-{unique}")
     r = await api.share.post("/v1/shares", json={"title": "Resume me", "audience": {"topics": [topic]}}, headers=author)
     sid = r.json()["id"]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC, datetime
 
 from learnloop_shared.local.servers import free_port
-from pymongo import AsyncMongoClient, InsertOne
+from pymongo import AsyncMongoClient
 
-from ..helpers import eventually
+from ..helpers import eventually, seed_subscribers
 from .test_loop import directory, inbox
 
 
@@ -62,14 +61,7 @@ async def test_killed_notify_worker_loses_and_duplicates_nothing(api, stack, uni
     n = 300
     admin = api.auth("admin", "directory:write")
     topic = f"k{unique}"
-    share_db = AsyncMongoClient(stack.infra.mongo_url_for("share"))["e2e_share"]
-    now = datetime.now(UTC)
-    await share_db["users"].bulk_write(
-        [
-            InsertOne({"_id": f"{topic}-{i:04d}", "name": "U", "email": None, "topics": [topic], "updated_at": now})
-            for i in range(n)
-        ]
-    )
+    await seed_subscribers(stack.infra.mongo_url_for("share"), "e2e_share", topic, n, width=4)
     assert (await api.share.put(f"/v1/users/author-{unique}", json={"name": "A"}, headers=admin)).status_code == 200
 
     extra_port = free_port()

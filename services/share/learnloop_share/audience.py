@@ -13,8 +13,32 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from .domain.shares import AudienceSpec
 from .storage.audience import AudienceStore
 from .storage.directory import Directory
+
+
+@dataclass(frozen=True)
+class CheckedAudience:
+    """An audience split into what the directory knows (to resolve) and what it doesn't (to report)."""
+
+    spec: dict[str, list[str]]
+    unknown_users: list[str]
+    unknown_teams: list[str]
+
+
+async def check_audience(directory: Directory, audience: AudienceSpec) -> CheckedAudience:
+    known_users = await directory.existing_ids("users", audience.users)
+    known_teams = await directory.existing_ids("teams", audience.teams)
+    return CheckedAudience(
+        spec={
+            "users": [u for u in audience.users if u in known_users],
+            "teams": [t for t in audience.teams if t in known_teams],
+            "topics": list(audience.topics),
+        },
+        unknown_users=[u for u in audience.users if u not in known_users],
+        unknown_teams=[t for t in audience.teams if t not in known_teams],
+    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from learnloop_shared.outbox import Outbox
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from .audience import check_audience
 from .domain.shares import Share, ShareDraft, ShareStatus
 from .storage.directory import Directory
 from .storage.shares import Shares, to_share
@@ -73,9 +74,7 @@ class ShareIntake:
         if existing is not None:
             return self._replay(existing, fingerprint)
 
-        audience = draft.audience
-        known_users = await self._directory.existing_ids("users", audience.users)
-        known_teams = await self._directory.existing_ids("teams", audience.teams)
+        checked = await check_audience(self._directory, draft.audience)
         share_id = str(uuid.uuid4())
         now = utcnow()
         doc: Doc = {
@@ -85,13 +84,9 @@ class ShareIntake:
             "summary": draft.summary,
             "url": str(draft.url) if draft.url else None,
             "topics": draft.topics,
-            "audience": {
-                "users": [u for u in audience.users if u in known_users],
-                "teams": [t for t in audience.teams if t in known_teams],
-                "topics": audience.topics,
-            },
-            "unknown_users": [u for u in audience.users if u not in known_users],
-            "unknown_teams": [t for t in audience.teams if t not in known_teams],
+            "audience": checked.spec,
+            "unknown_users": checked.unknown_users,
+            "unknown_teams": checked.unknown_teams,
             "status": ShareStatus.accepted.value,
             "audience_size": None,
             "delivered": 0,

@@ -11,6 +11,7 @@ from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from pydantic import BaseModel
 
+from ..audience import check_audience
 from ..deps import Deps
 from ..domain import rules
 from ..domain.shares import Share, ShareDraft
@@ -54,14 +55,8 @@ async def preview_share(body: ShareDraft, me: CurrentPrincipal, deps: Deps) -> P
     author = body.author_id or me.sub
     if not rules.can_publish_as(me, author):
         raise forbidden(f"previewing on behalf of another author needs scope {rules.SHARES_PUBLISH}")
-    audience = body.audience
-    known_users = await deps.directory.existing_ids("users", audience.users)
-    known_teams = await deps.directory.existing_ids("teams", audience.teams)
-    spec = {
-        "users": [u for u in audience.users if u in known_users],
-        "teams": [t for t in audience.teams if t in known_teams],
-        "topics": audience.topics,
-    }
+    checked = await check_audience(deps.directory, body.audience)
+    spec = checked.spec
     key = f"preview-{uuid.uuid4()}"
     plan = await deps.previews.plan(key, spec, author)
     try:
@@ -74,8 +69,8 @@ async def preview_share(body: ShareDraft, me: CurrentPrincipal, deps: Deps) -> P
     return Preview(
         audience_size=size,
         sample=sample,
-        unknown_users=[u for u in audience.users if u not in known_users],
-        unknown_teams=[t for t in audience.teams if t not in known_teams],
+        unknown_users=checked.unknown_users,
+        unknown_teams=checked.unknown_teams,
     )
 
 
