@@ -171,7 +171,7 @@ def _health_router() -> APIRouter:
             checks["mongo"] = await ping(rt.mongo)
             checks["kafka"] = await rt.publisher.ready()
             if rt.settings.role.consumes and rt.worker is not None:
-                checks["consumers"] = rt.worker.joined and not rt.worker.draining
+                checks["consumers"] = rt.worker.ready
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 

@@ -136,7 +136,7 @@ async def test_sigterm_under_load_finishes_in_flight_commits_and_loses_nothing(i
         stored = await notifications.count_documents({})
         assert 0 < stored < total, f"SIGTERM did not land mid-stream ({stored} of {total} stored)"
         # Finished what it had, and committed exactly that: nothing stored twice, nothing skipped.
-        offsets = await committed(infra, f"lc{u}-notify", topics["DELIVERIES"], 8)
+        offsets = await committed(infra, f"lc{u}-notify.deliveries", topics["DELIVERIES"], 8)
         assert offsets == stored, f"committed {offsets} offsets but stored {stored} notifications"
 
         # A replacement worker stores the rest, each once; its metrics count exactly the rest.

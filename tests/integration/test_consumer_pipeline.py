@@ -1,4 +1,5 @@
-"""A faust batch consumer on the real broker: idempotent handling, dead letters, keeps going."""
+"""Batch consumers (faust agent, and the aiokafka bulk consumer) on the real broker: idempotent handling,
+dead letters, keeps going."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
+import pytest
 from learnloop_shared.events import EventDeadLettered, ShareDelivered, decode, encode, make_event
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.kafka.dead_letters import DeadLetters
@@ -26,7 +28,8 @@ def delivery(n: int):
     )
 
 
-async def test_bad_messages_go_to_dead_letters_and_good_ones_are_stored_once(infra, mongo, make_topics, unique):
+@pytest.mark.parametrize("bulk", [False, True], ids=["faust", "bulk"])
+async def test_bad_messages_go_to_dead_letters_and_good_ones_are_stored_once(infra, mongo, make_topics, unique, bulk):
     topic, dlq = f"in-{unique}", f"dlq-{unique}"
     await make_topics(topic, dlq)
     coll = mongo[f"t_{unique}"]["seen"]
@@ -37,7 +40,8 @@ async def test_bad_messages_go_to_dead_letters_and_good_ones_are_stored_once(inf
     settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique))
     publisher = Publisher(settings)
     await publisher.start()
-    spec = ConsumerSpec(name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle)
+    accept = {ShareDelivered.event_type: ShareDelivered}
+    spec = ConsumerSpec(name="test", topic=topic, accept=accept, handler=handle, bulk=bulk)
     worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()

@@ -32,7 +32,7 @@ def runtime(*, mongo: bool = True, kafka: bool = True, joined: bool = True, drai
         settings=ShareSettings(auth_secret=SECRET, role=Role.worker),
         mongo=SimpleNamespace(admin=Admin(mongo)),
         publisher=SimpleNamespace(ready=ready),
-        worker=SimpleNamespace(joined=joined, draining=draining),
+        worker=SimpleNamespace(ready=joined and not draining),
     )
 
 

@@ -28,6 +28,7 @@ def consumers(rt: Runtime[LearnSettings]) -> Sequence[ConsumerSpec]:
             topic=t.deliveries,
             accept={ShareDelivered.event_type: ShareDelivered},
             handler=deps.audience.handle,
+            bulk=True,  # one event per recipient
         ),
     ]
 

@@ -22,6 +22,7 @@ def consumers(rt: Runtime[NotifySettings]) -> Sequence[ConsumerSpec]:
             topic=t.deliveries,
             accept={ShareDelivered.event_type: ShareDelivered},
             handler=deps.notifier.handle,
+            bulk=True,  # one event per recipient
         ),
         ConsumerSpec(
             name="acknowledgements",

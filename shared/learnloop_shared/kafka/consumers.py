@@ -78,6 +78,9 @@ class ConsumerSpec:
     handler: Handler
     decoder: Decoder | None = None
     ignore: frozenset[str] = field(default_factory=frozenset)  # known types this consumer skips
+    # One event per recipient: consumed in bulk straight from aiokafka (see ``.bulk``), in its own
+    # consumer group ``<group>.<name>``, instead of by a faust agent.
+    bulk: bool = False
 
 
 class BatchProcessor:

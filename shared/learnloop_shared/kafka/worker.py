@@ -17,6 +17,7 @@ from opentelemetry.trace import Tracer
 
 from .. import metrics
 from ..settings import ServiceSettings
+from .bulk import BulkConsumer
 from .consumers import BatchProcessor, ConsumerSpec, RawMessage
 from .dead_letters import DeadLetters
 
@@ -39,7 +40,7 @@ faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_c
 
 
 class Worker:
-    """A faust app with one batch agent per :class:`ConsumerSpec`.
+    """A faust app with one batch agent per :class:`ConsumerSpec`, and a :class:`BulkConsumer` per bulk spec.
 
     Stopping drains: no new batch is started, the batches being handled finish (bounded by
     ``shutdown_consumer_timeout_s``), their offsets are committed, then faust stops.
@@ -83,11 +84,25 @@ class Worker:
         )
         setattr(self.app, _FETCH_WAIT_ATTR, settings.kafka_fetch_max_wait_ms)
         self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        self.bulk: list[BulkConsumer] = []
+        self._agents = 0
         for spec in specs:
-            self._add_agent(spec, BatchProcessor(spec, dead_letters, tracer=tracer, group=settings.consumer_group))
+            if spec.bulk:
+                group = f"{settings.consumer_group}.{spec.name}"
+                processor = BatchProcessor(spec, dead_letters, tracer=tracer, group=group)
+                self.bulk.append(BulkConsumer(settings, spec.topic, group, processor))
+            else:
+                self._add_agent(spec, BatchProcessor(spec, dead_letters, tracer=tracer, group=settings.consumer_group))
+                self._agents += 1
+        self.joined = self._agents == 0
 
     async def _on_assigned(self, sender: Any, assigned: Any = None, **kwargs: Any) -> None:
         self.joined = True
+
+    @property
+    def ready(self) -> bool:
+        """Every consumer has joined its group, and none is draining."""
+        return self.joined and all(b.joined for b in self.bulk) and not self.draining
 
     def _add_agent(self, spec: ConsumerSpec, processor: BatchProcessor) -> None:
         topic = self.app.topic(spec.topic, value_serializer="raw", key_serializer="raw", allow_empty=True)
@@ -131,7 +146,12 @@ class Worker:
             self._idle.set()
 
     async def start(self) -> None:
-        await self.app.start()
+        for consumer in self.bulk:
+            await consumer.start()
+        if self._agents:
+            await self.app.start()  # returns once partitions are assigned
+        for consumer in self.bulk:  # like faust: started means joined (bounded: a slow group isn't fatal)
+            await consumer.wait_joined(3 * self.settings.kafka_rebalance_timeout_s)
         metrics.add_lag_source(self.lag)
 
     async def stop(self) -> None:
@@ -140,18 +160,21 @@ class Worker:
         self.draining = True
         timeout = self.settings.shutdown_consumer_timeout_s
         deadline = asyncio.get_running_loop().time() + timeout
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            log.warning("consumers still busy after %.0fs; their batches will be redelivered", timeout)
-        try:
-            await asyncio.wait_for(self.app.consumer.commit(), max(1.0, deadline - asyncio.get_running_loop().time()))
-        except Exception as exc:
-            log.warning("final offset commit failed (events since the last commit are redelivered): %r", exc)
-        try:
-            await asyncio.wait_for(self.app.stop(), max(2.0, deadline - asyncio.get_running_loop().time()))
-        except TimeoutError:
-            log.warning("faust did not stop within the shutdown timeout")
+        await asyncio.gather(*(b.stop(timeout) for b in self.bulk))
+        if self._agents:
+            try:
+                await asyncio.wait_for(self._idle.wait(), max(0.1, deadline - asyncio.get_running_loop().time()))
+            except TimeoutError:
+                log.warning("consumers still busy after %.0fs; their batches will be redelivered", timeout)
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                await asyncio.wait_for(self.app.consumer.commit(), max(1.0, remaining))
+            except Exception as exc:
+                log.warning("final offset commit failed (events since the last commit are redelivered): %r", exc)
+            try:
+                await asyncio.wait_for(self.app.stop(), max(2.0, deadline - asyncio.get_running_loop().time()))
+            except TimeoutError:
+                log.warning("faust did not stop within the shutdown timeout")
         log.info("consumers stopped", extra={"group": self.settings.consumer_group})
 
     def lag(self) -> list[tuple[str, int, str, int]]:
@@ -161,10 +184,10 @@ class Worker:
         local broker, reports that one correctly; its ListOffsets (``end_offsets``) is too low after
         batched produces, which is why lag is not computed from it.
         """
-        if not self.joined:
-            return []
+        rows = [row for b in self.bulk for row in b.lag()]
+        if not self.joined or not self._agents:
+            return rows
         consumer: Any = self.app.consumer
-        rows = []
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:  # nothing fetched from this partition yet
