@@ -70,18 +70,18 @@ async def read_all(
 
 
 async def seed_subscribers(mongo_url: str, db: str, topic: str, n: int, width: int) -> list[str]:
-    """Write ``n`` users subscribed to ``topic`` straight into the share service's directory (fast setup)."""
-    from datetime import UTC, datetime
-
-    from pymongo import AsyncMongoClient, InsertOne
+    """Write ``n`` users subscribed to ``topic`` into the share service's directory, in bulk (fast setup)."""
+    from learnloop_share.domain.directory import UserIn
+    from learnloop_share.storage.directory import Directory
+    from pymongo import AsyncMongoClient
 
     ids = [f"{topic}-{i:0{width}d}" for i in range(n)]
-    now = datetime.now(UTC)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     try:
-        await client[db]["users"].bulk_write(
-            [InsertOne({"_id": u, "name": "U", "email": None, "topics": [topic], "updated_at": now}) for u in ids]
-        )
+        directory = Directory(client[db])
+        await directory.ensure_indexes()
+        for i in range(0, n, 1000):
+            await directory.put_users([(u, UserIn(name="U", topics=[topic])) for u in ids[i : i + 1000]])
     finally:
         await client.close()
     return ids

@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from learnloop_share.domain.directory import UserIn
+from learnloop_share.storage.directory import Directory
 from learnloop_shared.auth import ensure_local_secret, issue_token
 from learnloop_shared.events import ShareDelivered, encode, make_event
 from learnloop_shared.local.servers import LocalInfra, free_port
@@ -161,15 +163,12 @@ async def raw_insert(mongo: AsyncMongoClient[dict[str, Any]], n: int) -> float:
 
 
 async def seed_users(db: Any, n: int, topic: str) -> None:
-    users = db["users"]
-    now = datetime.now(UTC)
+    """``n`` users subscribed to ``topic``, written the way a directory sync does (users and subscriber pages)."""
+    directory = Directory(db)
+    await directory.ensure_indexes()
     for i in range(0, n, BATCH):
-        await users.insert_many(
-            [
-                {"_id": f"{topic}-u{j:07d}", "name": f"User {j}", "email": None, "topics": [topic], "updated_at": now}
-                for j in range(i, min(n, i + BATCH))
-            ],
-            ordered=False,
+        await directory.put_users(
+            [(f"{topic}-u{j:07d}", UserIn(name=f"User {j}", topics=[topic])) for j in range(i, min(n, i + BATCH))]
         )
 
 
@@ -184,13 +183,27 @@ async def stage_window(coll: Any, share_id: str, field: str) -> tuple[datetime, 
     return row["first"], row["last"]
 
 
-async def wait_total(coll: Any, total: int, timeout: float) -> None:
-    """Wait until ``coll`` holds ``total`` documents (a metadata count: no scan to slow the database)."""
+def metric(text: str, name: str, **labels: str) -> float:
+    """Sum of a Prometheus counter's samples that carry ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def wait_counted(url: str, name: str, labels: dict[str, str], total: int, timeout: float) -> None:
+    """Wait until a service's counter reaches ``total``.
+
+    Read from the service's ``/metrics``, not by counting documents: a count is a collection scan on
+    the local database server, and polling it would slow down the very writes being measured.
+    """
     deadline = time.monotonic() + timeout
-    while await coll.estimated_document_count() < total:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{coll.full_name}: fewer than {total} documents after {timeout:.0f}s")
-        await asyncio.sleep(0.5)
+    async with httpx.AsyncClient(timeout=10) as client:
+        while metric((await client.get(f"{url}/metrics")).text, name, **labels) < total:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url}: {name} below {total} after {timeout:.0f}s")
+            await asyncio.sleep(0.25)
 
 
 async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int, token: str) -> Run:
@@ -207,10 +220,16 @@ async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int
             r.raise_for_status()
             share_id = r.json()["id"]
             timeout = 60 + n / 200
-            await wait_total(db["notify"]["notifications"], total, timeout)
-            await wait_total(db["learn"]["recipients"], total, timeout)
+            created = "learnloop_notifications_created_total"
+            await wait_counted(stack.url("notify"), created, {"kind": "share.delivered"}, total, timeout)
+            consumed = "messaging_client_consumed_messages_total"
+            deliveries = {"messaging_destination_name": "learnloop.deliveries"}
+            await wait_counted(stack.url("learn"), consumed, deliveries, total, timeout)
         share = await db["share"]["shares"].find_one({"_id": share_id})
     assert share is not None and share["delivered"] == n, share
+    for service, coll in (("notify", "notifications"), ("learn", "recipients")):  # exactly once, all stored
+        stored = await db[service][coll].count_documents({"share_id": share_id})
+        assert stored == n, f"{service}: {stored} of {n} stored"
     fan_start, fan_end = share["fanout"]["started_at"], share["delivered_at"]
     n_first, n_last = await stage_window(db["notify"]["notifications"], share_id, "created_at")
     l_first, l_last = await stage_window(db["learn"]["recipients"], share_id, "stored_at")
@@ -252,7 +271,7 @@ async def main_async(sizes: list[int], var: Path) -> list[Run]:
         var_dir=var,
         secret_file=var / "auth-secret",
         db_prefix="bench",
-        extra_env={"LEARNLOOP_LOG_LEVEL": "WARNING"},
+        extra_env={"LEARNLOOP_LOG_LEVEL": "WARNING", "OTEL_METRICS_EXPORTER": "prometheus"},
     )
     out("starting broker, database and services…")
     await asyncio.to_thread(stack.start)

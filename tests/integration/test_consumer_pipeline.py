@@ -7,8 +7,8 @@ import base64
 import json
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
 import pytest
+from aiokafka import AIOKafkaProducer
 from learnloop_shared.events import EventDeadLettered, ShareDelivered, decode, encode, make_event
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.kafka.dead_letters import DeadLetters

@@ -9,11 +9,12 @@ recipients come in id order, so fan-out can checkpoint "delivered up to X" and r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import heapq
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .domain.shares import AudienceSpec
+from .domain.topics import matching_subscriptions, wildcard_prefix
 from .storage.audience import AudienceStore
 from .storage.directory import Directory
 
@@ -47,7 +48,58 @@ class Plan:
     author: str
     materialized: bool
     users: tuple[str, ...] = ()
-    query: dict[str, Any] | None = None  # a directory query for topic-only audiences
+    keys: tuple[str, ...] | None = None  # subscription keys, for topic-only audiences
+
+
+async def merge_sorted(streams: Sequence[AsyncIterator[list[str]]], exclude: str) -> AsyncIterator[list[str]]:
+    """Merge streams of sorted id lists into one sorted stream without duplicates (k-way, O(k) memory
+    beyond the lists in hand); ``exclude`` is left out. Tolerates overlap between a stream's lists."""
+    if len(streams) == 1:  # the common case: a single topic
+        last = ""
+        async for ids in streams[0]:
+            out = [u for u in ids if u > last and u != exclude]
+            if out:
+                last = out[-1]
+                yield out
+        return
+    heap: list[tuple[str, int]] = []
+    pending: list[list[str]] = [[] for _ in streams]
+    positions = [0] * len(streams)
+
+    async def advance(i: int) -> None:
+        while positions[i] >= len(pending[i]):
+            nxt = await anext(streams[i], None)
+            if nxt is None:
+                return
+            pending[i], positions[i] = nxt, 0
+        heapq.heappush(heap, (pending[i][positions[i]], i))
+        positions[i] += 1
+
+    for i in range(len(streams)):
+        await advance(i)
+    last, out = "", []
+    while heap:
+        user, i = heapq.heappop(heap)
+        if user > last and user != exclude:
+            out.append(user)
+            last = user
+            if len(out) >= 1000:
+                yield out
+                out = []
+        await advance(i)
+    if out:
+        yield out
+
+
+async def rebatch(stream: AsyncIterator[list[str]], size: int) -> AsyncIterator[list[str]]:
+    buffer: list[str] = []
+    async for ids in stream:
+        buffer.extend(ids)
+        while len(buffer) >= size:
+            yield buffer[:size]
+            buffer = buffer[size:]
+    if buffer:
+        yield buffer
 
 
 class AudienceResolver:
@@ -61,8 +113,7 @@ class AudienceResolver:
         if users and not teams and not topics:
             return Plan(key, author, False, users=tuple(sorted(u for u in set(users) if u != author)))
         if topics and not users and not teams:
-            query = {"$and": [self._directory.subscribers_query(topics), {"_id": {"$ne": author}}]}
-            return Plan(key, author, False, query=query)
+            return Plan(key, author, False, keys=await self._subscription_keys(topics))
         if len(teams) == 1 and not users and not topics:
             expanded = await self._directory.expand_teams(teams)
             if expanded == teams:
@@ -83,15 +134,33 @@ class AudienceResolver:
             async for members in self._directory.team_members(expanded, self._batch):
                 await self._store.add(plan.key, members, exclude=plan.author)
         if topics:
-            query = self._directory.subscribers_query(topics)
-            async for ids in self._directory.user_ids(query, None, self._batch):
+            keys = await self._subscription_keys(topics)
+            async for ids in rebatch(self._subscribers(keys, None, plan.author), self._batch):
                 await self._store.add(plan.key, ids, exclude=plan.author)
+
+    async def _subscription_keys(self, topics: list[str]) -> tuple[str, ...]:
+        """What users subscribe to that matches ``topics``: each topic, wildcards above it, and for a
+        wildcard audience (``kafka.*``) every subscription under it."""
+        keys: set[str] = set()
+        for topic in topics:
+            keys.update(matching_subscriptions(topic))
+            prefix = wildcard_prefix(topic)
+            if prefix:
+                keys.update(await self._directory.subscribers.keys_under(prefix))
+        return tuple(sorted(keys))
+
+    def _subscribers(self, keys: Sequence[str], after: str | None, author: str) -> AsyncIterator[list[str]]:
+        pages = self._directory.subscribers
+        return merge_sorted([pages.subscribers(k, after) for k in keys], exclude=author)
 
     async def size(self, plan: Plan) -> int:
         if plan.materialized:
             return await self._store.size(plan.key)
-        if plan.query is not None:
-            return await self._directory.count_users(plan.query)
+        if plan.keys is not None:  # reading the pages is cheap enough to count the merged stream
+            n = 0
+            async for ids in self._subscribers(plan.keys, None, plan.author):
+                n += len(ids)
+            return n
         return len(plan.users)
 
     async def recipients(self, plan: Plan, after: str | None) -> AsyncIterator[list[str]]:
@@ -99,8 +168,8 @@ class AudienceResolver:
         if plan.materialized:
             async for batch in self._store.recipients_after(plan.key, after, self._batch):
                 yield batch
-        elif plan.query is not None:
-            async for batch in self._directory.user_ids(plan.query, after, self._batch):
+        elif plan.keys is not None:
+            async for batch in rebatch(self._subscribers(plan.keys, after, plan.author), self._batch):
                 yield batch
         else:
             remaining = [u for u in plan.users if after is None or u > after]

@@ -17,7 +17,7 @@ from opentelemetry.trace import Tracer
 
 from .. import metrics
 from ..settings import ServiceSettings
-from .bulk import BulkConsumer
+from .bulk import FETCH_MAX_BYTES, BulkConsumer
 from .consumers import BatchProcessor, ConsumerSpec, RawMessage
 from .dead_letters import DeadLetters
 
@@ -28,11 +28,15 @@ _original_create_worker_consumer = faust_aiokafka.AIOKafkaConsumerThread._create
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
-    """faust 0.15.3 hard-codes fetch_max_wait_ms=1500 (~0.75 s per hop): use our setting instead."""
+    """faust 0.15.3 hard-codes fetch_max_wait_ms=1500 (~0.75 s per hop): use our setting instead.
+
+    It also leaves fetch_max_bytes at aiokafka's 50 MiB: bound the read-ahead as the bulk consumers do.
+    """
     consumer = _original_create_worker_consumer(self, transport)
     wait_ms = getattr(self.app, _FETCH_WAIT_ATTR, None)
     if wait_ms is not None:
         consumer._fetch_max_wait_ms = wait_ms
+        consumer._fetch_max_bytes = FETCH_MAX_BYTES
     return consumer
 
 

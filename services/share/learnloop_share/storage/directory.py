@@ -1,19 +1,25 @@
-"""Users, teams and topic subscriptions in the share service's database."""
+"""Users, teams and topic subscriptions in the share service's database.
+
+A user's subscriptions live on the user document (``topics``) and, for fan-out, in
+:class:`.subscribers.SubscriberPages`; every user write changes both in one transaction.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc
-from pymongo import ASCENDING
+from learnloop_shared.mongo import Doc, in_transaction, insert_many_new
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from ..domain.directory import Team, TeamIn, User, UserIn
-from ..domain.topics import matching_subscriptions, wildcard_prefix
-from .audience import batched
+from .subscribers import SubscriberPages
+
+log = logging.getLogger(__name__)
 
 
 def _user(doc: Doc) -> User:
@@ -36,43 +42,121 @@ def _team(doc: Doc) -> Team:
     )
 
 
+def _user_doc(body: UserIn) -> Doc:
+    return {
+        "name": body.name,
+        "email": str(body.email) if body.email else None,
+        "topics": list(dict.fromkeys(body.topics)),
+        "updated_at": utcnow(),
+    }
+
+
+PAGES_BUILT = "subscriber_pages.v1"
+
+
 class Directory:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._client = db.client
         self.users = db["users"]
         self.teams = db["teams"]
+        self.subscribers = SubscriberPages(db)
+        self._meta = db["meta"]
 
     async def ensure_indexes(self) -> None:
-        await self.users.create_index([("topics", ASCENDING), ("_id", ASCENDING)])
         await self.teams.create_index([("teams", ASCENDING)])
+        await self.subscribers.ensure_indexes()
+        await self._build_pages_once()
+
+    async def _build_pages_once(self) -> None:
+        """Subscriber pages for a database from before they existed (one process builds them, once)."""
+        if await self._meta.find_one({"_id": PAGES_BUILT}):
+            return
+        try:
+            await self._meta.insert_one({"_id": PAGES_BUILT, "state": "building", "at": utcnow()})
+        except DuplicateKeyError:
+            return  # another process is building them
+        pages = await self.subscribers.rebuild(self.users)
+        await self._meta.update_one({"_id": PAGES_BUILT}, {"$set": {"state": "built", "pages": pages}})
+        log.info("subscriber pages built", extra={"pages": pages})
+
+    async def _resubscribe(self, user_id: str, old: Iterable[str], new: Iterable[str], s: AsyncClientSession) -> None:
+        before, after = set(old), set(new)
+        for key in sorted(after - before):
+            await self.subscribers.add(key, [user_id], s)
+        for key in sorted(before - after):
+            await self.subscribers.remove(key, [user_id], s)
 
     async def put_user(self, user_id: str, body: UserIn) -> User:
-        doc = {
-            "name": body.name,
-            "email": str(body.email) if body.email else None,
-            "topics": list(dict.fromkeys(body.topics)),
-            "updated_at": utcnow(),
-        }
-        await self.users.update_one({"_id": user_id}, {"$set": doc}, upsert=True)
+        doc = _user_doc(body)
+
+        async def work(s: AsyncClientSession) -> None:
+            before = await self.users.find_one_and_update(
+                {"_id": user_id}, {"$set": doc}, {"topics": 1}, upsert=True, session=s
+            )
+            await self._resubscribe(user_id, before.get("topics", []) if before else [], doc["topics"], s)
+
+        await in_transaction(self._client, work)
         return _user({"_id": user_id, **doc})
+
+    async def put_users(self, users: Sequence[tuple[str, UserIn]]) -> int:
+        """Create or replace many users in one transaction (a directory sync); returns how many were new."""
+        docs = {user_id: _user_doc(body) for user_id, body in users}
+
+        async def work(s: AsyncClientSession) -> int:
+            ids = list(docs)
+            existing: dict[str, list[str]] = {}
+            async for d in self.users.find({"_id": {"$in": ids}}, {"topics": 1}, session=s):
+                existing[d["_id"]] = d.get("topics", [])
+            created = await insert_many_new(
+                self.users, [{"_id": u, **d} for u, d in docs.items() if u not in existing], session=s
+            )
+            updates = [UpdateOne({"_id": u}, {"$set": docs[u]}) for u in existing]
+            if updates:
+                await self.users.bulk_write(updates, ordered=False, session=s)
+            added: dict[str, list[str]] = {}
+            removed: dict[str, list[str]] = {}
+            for u, d in docs.items():
+                before, after = set(existing.get(u, [])), set(d["topics"])
+                for key in after - before:
+                    added.setdefault(key, []).append(u)
+                for key in before - after:
+                    removed.setdefault(key, []).append(u)
+            for key, members in sorted(added.items()):
+                await self.subscribers.add(key, members, s)
+            for key, members in sorted(removed.items()):
+                await self.subscribers.remove(key, members, s)
+            return created
+
+        return await in_transaction(self._client, work)
 
     async def get_user(self, user_id: str) -> User | None:
         doc = await self.users.find_one({"_id": user_id})
         return _user(doc) if doc else None
 
     async def subscribe(self, user_id: str, topic: str) -> User | None:
-        doc = await self.users.find_one_and_update(
-            {"_id": user_id},
-            {"$addToSet": {"topics": topic}, "$set": {"updated_at": utcnow()}},
-            return_document=True,
-        )
-        return _user(doc) if doc else None
+        return await self._change_subscription(user_id, topic, subscribed=True)
 
     async def unsubscribe(self, user_id: str, topic: str) -> User | None:
-        doc = await self.users.find_one_and_update(
-            {"_id": user_id},
-            {"$pull": {"topics": topic}, "$set": {"updated_at": utcnow()}},
-            return_document=True,
-        )
+        return await self._change_subscription(user_id, topic, subscribed=False)
+
+    async def _change_subscription(self, user_id: str, topic: str, subscribed: bool) -> User | None:
+        change = {"$addToSet": {"topics": topic}} if subscribed else {"$pull": {"topics": topic}}
+
+        async def work(s: AsyncClientSession) -> Doc | None:
+            doc = await self.users.find_one_and_update(
+                {"_id": user_id},
+                {**change, "$set": {"updated_at": utcnow()}},
+                return_document=ReturnDocument.AFTER,
+                session=s,
+            )
+            if doc is not None:
+                if subscribed:
+                    await self.subscribers.add(topic, [user_id], s)
+                else:
+                    await self.subscribers.remove(topic, [user_id], s)
+            return doc
+
+        doc = await in_transaction(self._client, work)
         return _user(doc) if doc else None
 
     async def put_team(self, team_id: str, body: TeamIn) -> Team:
@@ -127,28 +211,4 @@ class Directory:
                     yield batch
                     batch = []
         if batch:
-            yield batch
-
-    @staticmethod
-    def subscribers_query(topics: list[str]) -> dict[str, Any]:
-        """Users subscribed to any of ``topics``, with prefix wildcards on both sides."""
-        exact: set[str] = set()
-        ors: list[dict[str, Any]] = []
-        for topic in topics:
-            exact.update(matching_subscriptions(topic))
-            prefix = wildcard_prefix(topic)
-            if prefix:
-                ors.append({"topics": {"$regex": "^" + re.escape(prefix)}})
-        ors.append({"topics": {"$in": sorted(exact)}})
-        return {"$or": ors} if len(ors) > 1 else ors[0]
-
-    async def count_users(self, query: dict[str, Any]) -> int:
-        return await self.users.count_documents(query)
-
-    async def user_ids(self, query: dict[str, Any], after: str | None, batch_size: int) -> AsyncIterator[list[str]]:
-        """Ids of users matching ``query``, in id order, after ``after``, in batches (a cursor, not a list)."""
-        if after is not None:
-            query = {"$and": [query, {"_id": {"$gt": after}}]}
-        cursor = self.users.find(query, {"_id": 1}, batch_size=batch_size).sort("_id", ASCENDING)
-        async for batch in batched(cursor, "_id", batch_size):
             yield batch
