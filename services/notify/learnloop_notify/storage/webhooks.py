@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.webhooks import DeliveryOut, WebhookIn, WebhookOut
+from .owners import OwnerSet
 
 
 def to_webhook(doc: Doc) -> WebhookOut:
@@ -38,6 +39,7 @@ class WebhookStore:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.hooks = db["webhooks"]
         self.deliveries = db["webhook_deliveries"]
+        self.owners = OwnerSet(db, "webhooks", self.hooks, "owner_id")
 
     async def ensure_indexes(self) -> None:
         await self.hooks.create_index([("owner_id", ASCENDING)])
@@ -67,15 +69,21 @@ class WebhookStore:
             return_document=ReturnDocument.AFTER,
         )
         assert doc is not None
+        await self.owners.changed()
         return doc
 
     async def delete(self, webhook_id: str, owner_id: str) -> bool:
         result = await self.hooks.delete_one({"_id": webhook_id, "owner_id": owner_id})
+        if result.deleted_count:
+            await self.owners.changed()
         await self.deliveries.delete_many({"webhook_id": webhook_id, "status": "pending"})
         return result.deleted_count == 1
 
     async def for_owners(self, owner_ids: Iterable[str]) -> dict[str, list[Doc]]:
         ids = list(set(owner_ids))
+        owners = await self.owners.among(ids)
+        if owners is not None:
+            ids = sorted(owners)
         out: dict[str, list[Doc]] = {}
         for i in range(0, len(ids), 1000):
             async for doc in self.hooks.find({"owner_id": {"$in": ids[i : i + 1000]}}):
