@@ -28,6 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 PAGE_MAX = 2000  # a page that would grow beyond this is split
 PAGE_SPLIT = 1000  # into pages of this many ids
+PAGES_PER_FETCH = 4
 
 Session = AsyncClientSession | None
 
@@ -116,7 +117,9 @@ class SubscriberPages:
         if after is not None:
             page, _ = await self._page_for(key, after, None)
             query["lo"] = {"$gte": page["lo"] if page else ""}
-        async for page in self.coll.find(query, {"ids": 1}).sort("lo", ASCENDING):
+        # A few pages per round trip: the driver would otherwise fetch up to 16 MB of pages at once,
+        # and memory would grow with the audience.
+        async for page in self.coll.find(query, {"ids": 1}, batch_size=PAGES_PER_FETCH).sort("lo", ASCENDING):
             ids: list[str] = page["ids"]
             if after is not None and ids and ids[0] <= after:
                 ids = ids[bisect_left(ids, after) :]
@@ -139,7 +142,8 @@ class SubscriberPages:
             await self.coll.insert_one({"_id": _page_id(key, lo), "key": key, "lo": lo, "ids": ids, "n": len(ids)})
             pages += 1
 
-        cursor = users.find({"topics.0": {"$exists": True}}, {"topics": 1}).sort("_id", ASCENDING)
+        query = {"topics.0": {"$exists": True}}
+        cursor = users.find(query, {"topics": 1}, batch_size=PAGE_SPLIT).sort("_id", ASCENDING)
         async for user in cursor:
             for key in user.get("topics", []):
                 buf = buffers.setdefault(key, [])
