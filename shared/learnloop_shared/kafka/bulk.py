@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -112,7 +111,7 @@ class BulkConsumer:
         records = [r for r in records if TopicPartition(r.topic, r.partition) in assigned]
         if not records:
             return
-        await self._processor.process([_raw(r) for r in records])
+        await self._processor.process([RawMessage.of(r) for r in records])
         offsets: dict[TopicPartition, int] = {}
         for r in records:
             offsets[TopicPartition(r.topic, r.partition)] = r.offset + 1
@@ -190,14 +189,3 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             task = asyncio.create_task(self._owner._load_committed(list(assigned)))
             self._owner._side_tasks.add(task)
             task.add_done_callback(self._owner._side_tasks.discard)
-
-
-def _raw(record: Any) -> RawMessage:
-    return RawMessage(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=[(k, v) for k, v in record.headers if v is not None],
-    )

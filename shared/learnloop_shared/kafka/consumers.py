@@ -48,6 +48,21 @@ class RawMessage:
     value: bytes | None
     headers: list[tuple[str, bytes]]
 
+    @classmethod
+    def of(cls, record: Any) -> RawMessage:
+        """From an aiokafka ``ConsumerRecord`` or a faust ``Message`` (whose headers may be a dict)."""
+        headers = record.headers or []
+        if isinstance(headers, dict):
+            headers = list(headers.items())
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            headers=[(k, v) for k, v in headers if v is not None],
+        )
+
 
 @dataclass(frozen=True)
 class Received:

@@ -114,7 +114,7 @@ class Worker:
 
         async def handle(stream: Any, events: list[Any]) -> None:
             try:
-                await processor.process([_raw(ev.message) for ev in events])
+                await processor.process([RawMessage.of(ev.message) for ev in events])
                 for ev in events:  # only now may their offsets be committed
                     await stream.ack(ev)
             finally:
@@ -199,17 +199,3 @@ class Worker:
             committed = consumer._committed_offset.get(tp) or 0  # none yet: the group reads from the start
             rows.append((tp.topic, tp.partition, self.settings.consumer_group, max(0, int(highwater) - int(committed))))
         return rows
-
-
-def _raw(message: Any) -> RawMessage:
-    headers = message.headers or []
-    if isinstance(headers, dict):
-        headers = list(headers.items())
-    return RawMessage(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=[(k, v) for k, v in headers if v is not None],
-    )
