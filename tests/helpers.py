@@ -85,3 +85,12 @@ async def seed_subscribers(mongo_url: str, db: str, topic: str, n: int, width: i
     finally:
         await client.close()
     return ids
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """Sum of a Prometheus counter's samples that carry ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total

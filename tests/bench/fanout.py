@@ -35,6 +35,8 @@ from learnloop_shared.local.servers import LocalInfra, free_port
 from learnloop_shared.local.stack import SERVICES, LocalStack
 from pymongo import AsyncMongoClient
 
+from ..helpers import metric
+
 log = logging.getLogger("bench")
 BATCH = 1000
 
@@ -181,15 +183,6 @@ async def stage_window(coll: Any, share_id: str, field: str) -> tuple[datetime, 
     )
     row = (await cursor.to_list())[0]
     return row["first"], row["last"]
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """Sum of a Prometheus counter's samples that carry ``labels``."""
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 async def wait_counted(url: str, name: str, labels: dict[str, str], total: int, timeout: float) -> None:

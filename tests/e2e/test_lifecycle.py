@@ -24,7 +24,7 @@ from learnloop_shared.local.servers import LocalInfra, ManagedProcess, free_port
 from learnloop_shared.local.stack import LocalStack
 from pymongo import AsyncMongoClient
 
-from ..helpers import eventually
+from ..helpers import eventually, metric
 
 RECIPIENTS = 2500
 SHARES = 2
@@ -51,16 +51,6 @@ async def ready(port: int, proc: ManagedProcess, timeout: float = 40) -> None:
             return False
 
     await eventually(check, timeout=timeout, interval=0.2)
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{"):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 async def committed(infra: LocalInfra, group: str, topic: str, partitions: int) -> int:

@@ -54,11 +54,7 @@ class SubscriberPages:
 
     # --- maintenance (inside the caller's transaction) ---------------------------------------------
     async def add(self, key: str, user_ids: Iterable[str], session: Session = None) -> None:
-        todo = sorted(set(user_ids))
-        while todo:
-            page, upper = await self._page_for(key, todo[0], session)
-            cut = bisect_left(todo, upper) if upper is not None else len(todo)
-            chunk, todo = todo[:cut], todo[cut:]
+        async for page, chunk in self._by_page(key, user_ids, session):
             if page is None:  # the topic's first subscribers
                 await self._write(key, "", [], chunk, session)
             else:
@@ -66,13 +62,9 @@ class SubscriberPages:
                 await self._write(key, page["lo"], page["ids"], merged, session)
 
     async def remove(self, key: str, user_ids: Iterable[str], session: Session = None) -> None:
-        todo = sorted(set(user_ids))
-        while todo:
-            page, upper = await self._page_for(key, todo[0], session)
-            cut = bisect_left(todo, upper) if upper is not None else len(todo)
-            chunk, todo = todo[:cut], todo[cut:]
-            if page is None:
-                return
+        async for page, chunk in self._by_page(key, user_ids, session):
+            if page is None:  # the key has no subscribers at all
+                break
             gone = set(chunk)
             kept = [u for u in page["ids"] if u not in gone]
             if len(kept) == len(page["ids"]):
@@ -83,6 +75,17 @@ class SubscriberPages:
                 )
             else:  # an empty page that isn't the first: its range falls to the page before
                 await self.coll.delete_one({"_id": page["_id"]}, session=session)
+
+    async def _by_page(
+        self, key: str, user_ids: Iterable[str], session: Session
+    ) -> AsyncIterator[tuple[Doc | None, list[str]]]:
+        """``user_ids`` sorted and grouped by the page whose range holds them (None: the key has no page)."""
+        todo = sorted(set(user_ids))
+        while todo:
+            page, upper = await self._page_for(key, todo[0], session)
+            cut = bisect_left(todo, upper) if upper is not None else len(todo)
+            chunk, todo = todo[:cut], todo[cut:]
+            yield page, chunk
 
     async def _page_for(self, key: str, user_id: str, session: Session) -> tuple[Doc | None, str | None]:
         """The page whose range holds ``user_id``, and the lower bound of the page after it (None: last)."""
