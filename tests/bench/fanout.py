@@ -27,8 +27,6 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from learnloop_share.domain.directory import UserIn
-from learnloop_share.storage.directory import Directory
 from learnloop_shared.auth import ensure_local_secret, issue_token
 from learnloop_shared.events import ShareDelivered, encode, make_event
 from learnloop_shared.local.servers import LocalInfra, free_port
@@ -164,14 +162,14 @@ async def raw_insert(mongo: AsyncMongoClient[dict[str, Any]], n: int) -> float:
     return rate
 
 
-async def seed_users(db: Any, n: int, topic: str) -> None:
-    """``n`` users subscribed to ``topic``, written the way a directory sync does (users and subscriber pages)."""
-    directory = Directory(db)
-    await directory.ensure_indexes()
-    for i in range(0, n, BATCH):
-        await directory.put_users(
-            [(f"{topic}-u{j:07d}", UserIn(name=f"User {j}", topics=[topic])) for j in range(i, min(n, i + BATCH))]
-        )
+async def seed_users(share_url: str, token: str, n: int, topic: str) -> None:
+    """``n`` users subscribed to ``topic``, through the directory-sync endpoint (``PUT /v1/users``)."""
+    async with httpx.AsyncClient(base_url=share_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        for i in range(0, n, BATCH):
+            users = [
+                {"id": f"{topic}-u{j:07d}", "name": f"User {j}", "topics": [topic]} for j in range(i, min(n, i + BATCH))
+            ]
+            (await c.put("/v1/users", json={"users": users})).raise_for_status()
 
 
 async def stage_window(coll: Any, share_id: str, field: str) -> tuple[datetime, datetime]:
@@ -199,10 +197,10 @@ async def wait_counted(url: str, name: str, labels: dict[str, str], total: int, 
             await asyncio.sleep(0.25)
 
 
-async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int, token: str) -> Run:
+async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int, token: str, admin_token: str) -> Run:
     run = Run(audience=n)
     topic = f"bench.a{n}"
-    await seed_users(db["share"], n, topic)
+    await seed_users(stack.url("share"), admin_token, n, topic)
     pids = {name: p.proc.pid for name, p in stack.processes.items() if p.proc is not None}
     async with httpx.AsyncClient(
         base_url=stack.url("share"), headers={"Authorization": f"Bearer {token}"}, timeout=30
@@ -271,6 +269,7 @@ async def main_async(sizes: list[int], var: Path) -> list[Run]:
     clients = {name: AsyncMongoClient(infra.mongo_url_for(name), tz_aware=True) for name in SERVICES}
     db = {name: clients[name][f"bench_{name}"] for name in SERVICES}
     token = issue_token(secret, "bench-author")
+    admin_token = issue_token(secret, "bench-admin", ["directory:write"])
     value = sample_value()
     runs: list[Run] = []
     total = 0
@@ -281,7 +280,7 @@ async def main_async(sizes: list[int], var: Path) -> list[Run]:
             ins = await raw_insert(clients["notify"], n)  # notify's database server
             out(f"audience {n:,}: pipeline…")
             total += n
-            run = await pipeline_run(stack, db, n, total, token)
+            run = await pipeline_run(stack, db, n, total, token, admin_token)
             run.raw_produce_per_s, run.raw_consume_per_s, run.raw_insert_per_s = prod, cons, ins
             runs.append(run)
             out(table([run]).splitlines()[-1])

@@ -10,7 +10,7 @@ from learnloop_shared.http.security import CurrentPrincipal
 
 from ..deps import Deps
 from ..domain import rules
-from ..domain.directory import Team, TeamIn, User, UserIn
+from ..domain.directory import Team, TeamIn, User, UserIn, UsersSync, UsersSynced
 from ..domain.teams import find_cycle
 from ..domain.topics import normalize_topic
 
@@ -23,6 +23,15 @@ async def put_user(user_id: IdPath, body: UserIn, me: CurrentPrincipal, deps: De
     if not rules.can_write_directory(me):
         raise forbidden(f"scope {rules.DIRECTORY_WRITE} is required")
     return await deps.directory.put_user(user_id, body)
+
+
+@router.put("/users", response_model=UsersSynced)
+async def put_users(body: UsersSync, me: CurrentPrincipal, deps: Deps) -> UsersSynced:
+    """Create or replace up to 1,000 users (and their subscriptions) in one transaction: a directory sync."""
+    if not rules.can_write_directory(me):
+        raise forbidden(f"scope {rules.DIRECTORY_WRITE} is required")
+    created, updated = await deps.directory.put_users([(u.id, u) for u in body.users])
+    return UsersSynced(created=created, updated=updated)
 
 
 @router.get("/users/{user_id}", response_model=User)

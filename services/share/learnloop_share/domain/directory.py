@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from .shares import Id, Topic
+
+MAX_USERS_PER_SYNC = 1000
 
 
 class UserIn(BaseModel):
@@ -15,6 +18,30 @@ class UserIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
     topics: list[Topic] = Field(default_factory=list, max_length=500)
+
+
+class UserSyncItem(UserIn):
+    id: Id
+
+
+class UsersSync(BaseModel):
+    """A batch of users to create or replace at once (a directory sync)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[UserSyncItem] = Field(min_length=1, max_length=MAX_USERS_PER_SYNC)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> UsersSync:
+        repeated = sorted(i for i, n in Counter(u.id for u in self.users).items() if n > 1)
+        if repeated:
+            raise ValueError(f"each user may appear once per batch; repeated: {', '.join(repeated[:10])}")
+        return self
+
+
+class UsersSynced(BaseModel):
+    created: int
+    updated: int
 
 
 class User(BaseModel):

@@ -98,11 +98,11 @@ class Directory:
         await in_transaction(self._client, work)
         return _user({"_id": user_id, **doc})
 
-    async def put_users(self, users: Sequence[tuple[str, UserIn]]) -> int:
-        """Create or replace many users in one transaction (a directory sync); returns how many were new."""
+    async def put_users(self, users: Sequence[tuple[str, UserIn]]) -> tuple[int, int]:
+        """Create or replace many users in one transaction (a directory sync): (created, updated)."""
         docs = {user_id: _user_doc(body) for user_id, body in users}
 
-        async def work(s: AsyncClientSession) -> int:
+        async def work(s: AsyncClientSession) -> tuple[int, int]:
             ids = list(docs)
             existing: dict[str, list[str]] = {}
             async for d in self.users.find({"_id": {"$in": ids}}, {"topics": 1}, session=s):
@@ -125,7 +125,7 @@ class Directory:
                 await self.subscribers.add(key, members, s)
             for key, members in sorted(removed.items()):
                 await self.subscribers.remove(key, members, s)
-            return created
+            return created, len(existing)
 
         return await in_transaction(self._client, work)
 
