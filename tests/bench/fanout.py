@@ -55,6 +55,10 @@ class Run:
     raw_consume_per_s: float = 0.0
     raw_insert_per_s: float = 0.0
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    # CPU seconds spent by each process (services, their database servers, the broker) from the POST to
+    # the last notification, and by notify's database server during the raw insert_many baseline.
+    pipeline_cpu_s: dict[str, float] = field(default_factory=dict)
+    raw_insert_db_cpu_s: float = 0.0
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -92,6 +96,38 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+class CpuMeter:
+    """CPU seconds each named process spends inside a ``with`` block."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.spent: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.spent = {name: round(cpu_seconds(pid) - self._start[name], 2) for name, pid in self.pids.items()}
+
+
+def process_ids(stack: LocalStack) -> dict[str, int]:
+    """Every process of the local stack by name: services, ``db-<service>`` servers and ``kafka``."""
+    named = {name: p.proc for name, p in stack.processes.items()}
+    named |= {f"db-{name}": p.proc for name, p in stack.infra.databases.items()}
+    named["kafka"] = stack.infra.broker.proc if stack.infra.broker else None
+    return {name: proc.pid for name, proc in named.items() if proc is not None}
 
 
 def sample_value() -> bytes:
@@ -136,10 +172,12 @@ async def raw_produce_consume(bootstrap: str, n: int, value: bytes) -> tuple[flo
     return n / produce_s, n / consume_s
 
 
-async def raw_insert(mongo: AsyncMongoClient[dict[str, Any]], n: int) -> float:
+async def raw_insert(mongo: AsyncMongoClient[dict[str, Any]], n: int, db_pid: int) -> tuple[float, float]:
+    """Documents per second, and the database server's CPU seconds for them."""
     coll = mongo["bench_raw"][f"docs_{n}_{time.monotonic_ns()}"]
     await coll.create_index([("user_id", 1), ("created_at", -1), ("_id", -1)])  # as notifications have
     now = datetime.now(UTC)
+    cpu0 = cpu_seconds(db_pid)
     t0 = time.perf_counter()
     for i in range(0, n, BATCH):
         docs = [
@@ -158,8 +196,9 @@ async def raw_insert(mongo: AsyncMongoClient[dict[str, Any]], n: int) -> float:
         ]
         await coll.insert_many(docs, ordered=False)
     rate = n / (time.perf_counter() - t0)
+    db_cpu = cpu_seconds(db_pid) - cpu0
     await coll.drop()
-    return rate
+    return rate, db_cpu
 
 
 async def seed_users(share_url: str, token: str, n: int, topic: str) -> None:
@@ -201,11 +240,12 @@ async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int
     run = Run(audience=n)
     topic = f"bench.a{n}"
     await seed_users(stack.url("share"), admin_token, n, topic)
-    pids = {name: p.proc.pid for name, p in stack.processes.items() if p.proc is not None}
+    everything = process_ids(stack)
+    pids = {name: everything[name] for name in SERVICES}
     async with httpx.AsyncClient(
         base_url=stack.url("share"), headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as client:
-        with RssSampler(pids) as rss:
+        with RssSampler(pids) as rss, CpuMeter(everything) as cpu:
             t0 = datetime.now(UTC)
             r = await client.post("/v1/shares", json={"title": f"Benchmark {n}", "audience": {"topics": [topic]}})
             r.raise_for_status()
@@ -218,17 +258,23 @@ async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int
             await wait_counted(stack.url("learn"), consumed, deliveries, total, timeout)
         share = await db["share"]["shares"].find_one({"_id": share_id})
     assert share is not None and share["delivered"] == n, share
-    for service, coll in (("notify", "notifications"), ("learn", "recipients")):  # exactly once, all stored
-        stored = await db[service][coll].count_documents({"share_id": share_id})
-        assert stored == n, f"{service}: {stored} of {n} stored"
+    stored = await db["notify"]["notifications"].count_documents({"share_id": share_id})
+    assert stored == n, f"notify: {stored} of {n} stored"  # exactly once, all stored
+    rows = await (
+        await db["learn"]["audience"].aggregate(
+            [{"$match": {"share_id": share_id}}, {"$group": {"_id": None, "n": {"$sum": "$n"}}}]
+        )
+    ).to_list()
+    assert rows and rows[0]["n"] == n, f"learn: {rows} of {n} recipients stored"
     fan_start, fan_end = share["fanout"]["started_at"], share["delivered_at"]
     n_first, n_last = await stage_window(db["notify"]["notifications"], share_id, "created_at")
-    l_first, l_last = await stage_window(db["learn"]["recipients"], share_id, "stored_at")
+    l_first, l_last = await stage_window(db["learn"]["audience"], share_id, "stored_at")
     run.e2e_s = (n_last - t0).total_seconds()
     run.fanout_per_s = n / max((fan_end - fan_start).total_seconds(), 1e-3)
     run.notify_per_s = n / max((n_last - n_first).total_seconds(), 1e-3)
     run.learn_per_s = n / max((l_last - l_first).total_seconds(), 1e-3)
     run.peak_rss_mb = {k: round(v / 2**20, 1) for k, v in rss.peak.items()}
+    run.pipeline_cpu_s = cpu.spent
     return run
 
 
@@ -248,6 +294,18 @@ def table(runs: list[Run]) -> str:
             f"{q['learn/insert_many']:>6.2f} | {r.raw_produce_per_s:>10,.0f} {r.raw_consume_per_s:>10,.0f} "
             f"{r.raw_insert_per_s:>9,.0f} | {rss}"
         )
+    return "\n".join(lines)
+
+
+def cpu_table(runs: list[Run]) -> str:
+    """Where the CPU went during each pipeline run (2 cores here: compare with 2 × POST→last inbox)."""
+    names = sorted({name for r in runs for name in r.pipeline_cpu_s})
+    head = f"{'audience':>9} | " + " ".join(f"{n:>10}" for n in names) + f" | {'total':>6} | db-notify raw ins"
+    lines = ["CPU seconds from POST to last inbox, per process", head, "-" * len(head)]
+    for r in runs:
+        cells = " ".join(f"{r.pipeline_cpu_s.get(n, 0):>10.1f}" for n in names)
+        total = sum(r.pipeline_cpu_s.values())
+        lines.append(f"{r.audience:>9,} | {cells} | {total:>6.1f} | {r.raw_insert_db_cpu_s:>17.1f}")
     return "\n".join(lines)
 
 
@@ -277,11 +335,12 @@ async def main_async(sizes: list[int], var: Path) -> list[Run]:
         for n in sizes:
             out(f"audience {n:,}: baselines…")
             prod, cons = await raw_produce_consume(infra.bootstrap, n, value)
-            ins = await raw_insert(clients["notify"], n)  # notify's database server
+            ins, ins_cpu = await raw_insert(clients["notify"], n, process_ids(stack)["db-notify"])
             out(f"audience {n:,}: pipeline…")
             total += n
             run = await pipeline_run(stack, db, n, total, token, admin_token)
             run.raw_produce_per_s, run.raw_consume_per_s, run.raw_insert_per_s = prod, cons, ins
+            run.raw_insert_db_cpu_s = round(ins_cpu, 2)
             runs.append(run)
             out(table([run]).splitlines()[-1])
     finally:
@@ -302,6 +361,8 @@ def main() -> None:
     runs = asyncio.run(main_async(sizes, var / "run"))
     out()
     out(table(runs))
+    out()
+    out(cpu_table(runs))
     out()
     out("Ratios are stage rate / baseline measured in the same run (targets: fan-out ≥ 0.50 of raw produce,")
     out("notify ≥ 0.70 of raw insert_many). Stage rates are N / (last − first event of that stage).")
