@@ -163,7 +163,7 @@ async def test_one_share_is_one_connected_trace_across_the_three_services(infra,
         assert sum(s.attributes["messaging.batch.message_count"] for s in processed) == 2
     # ...and the MongoDB writes they made are inside the trace too.
     notify_writes = [s for s in spans if service_of(s) == "learnloop-notify" and s.name == "insert notifications"]
-    learn_writes = [s for s in spans if service_of(s) == "learnloop-learn" and s.name == "insert recipients"]
+    learn_writes = [s for s in spans if service_of(s) == "learnloop-learn" and s.name == "insert audience"]
     assert notify_writes and learn_writes
     assert all(parent(s).name == f"{topics.deliveries} process" for s in notify_writes + learn_writes)
     assert all(s.kind == SpanKind.CLIENT for s in notify_writes + learn_writes)

@@ -25,6 +25,7 @@ class LearnDeps:
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     store = LearningStore(rt.db)
     await store.ensure_indexes()
+    await store.adopt_legacy_recipients()
     return LearnDeps(
         store=store,
         recorder=Recorder(rt.mongo, store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
+from learnloop_shared.http.pagination import Page, decode_cursor, page_from
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from pydantic import BaseModel
@@ -29,8 +29,8 @@ async def acknowledge(
     share_id: ShareId, body: AckIn, me: CurrentPrincipal, deps: Deps, response: Response
 ) -> Acknowledgement:
     share = await deps.store.share(share_id)
-    recipient = await deps.store.recipient(share_id, me.sub) if share else None
-    if share is None or not rules.can_acknowledge(me, recipient is not None):
+    recipient = await deps.store.is_recipient(share, me.sub) if share else False
+    if share is None or not rules.can_acknowledge(me, recipient):
         raise not_found("share")
     ack = await deps.recorder.record(share, me.sub, body)
     response.status_code = 201 if ack.outcome is Outcome.created else 200
@@ -64,7 +64,7 @@ async def my_learning(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Page[PendingShare]:
-    docs = await deps.store.pending_for(me.sub, newest_first_filter(cursor, "delivered_at"), limit + 1)
+    docs = await deps.store.pending_for(me.sub, decode_cursor(cursor) if cursor else None, limit + 1)
     return page_from(docs, limit, _pending, "delivered_at")
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import ShareDelivered, SharePublished, utcnow
+from learnloop_shared.events import ShareDelivered, SharePublished
 from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.mongo import Doc
 
+from ..domain.audience import Delivered, buckets_of
 from ..storage.learning import LearningStore
 
 
@@ -17,8 +18,7 @@ class AudienceRecorder:
 
     async def handle(self, batch: Sequence[Received]) -> None:
         shares: dict[str, Doc] = {}
-        recipients: list[Doc] = []
-        now = utcnow()
+        delivered: list[Delivered] = []
         for item in batch:
             d = item.event.data
             if isinstance(d, SharePublished):
@@ -40,19 +40,7 @@ class AudienceRecorder:
                         "published_at": d.published_at,
                     },
                 )
-                recipients.append(
-                    {
-                        "_id": f"{d.share_id}|{d.recipient_id}",
-                        "share_id": d.share_id,
-                        "user_id": d.recipient_id,
-                        "author_id": d.author_id,
-                        "title": d.title,
-                        "url": d.url,
-                        "delivered_at": d.published_at,
-                        "done": False,
-                        "stored_at": now,
-                        "acknowledged": [],
-                    }
-                )
+                m = item.message
+                delivered.append(Delivered(d.share_id, d.recipient_id, d.published_at, m.partition, m.offset))
         await self._store.upsert_shares(list(shares.values()))
-        await self._store.add_recipients(recipients)
+        await self._store.add_recipients(buckets_of(delivered))

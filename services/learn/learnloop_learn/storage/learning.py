@@ -1,50 +1,98 @@
-"""The learn service's store: shares it knows of, who received them, and acknowledgements."""
+"""The learn service's store: shares it knows of, who received them, acknowledgements and progress."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from learnloop_shared.mongo import Doc, insert_many_new
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from learnloop_shared.mongo import DUPLICATE_KEY, Doc
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from ..domain.acknowledgements import COMPLETES_LEARNING
+from ..domain.audience import MAX_BUCKET, Bucket
+from .audience import AudienceStore
+
+log = logging.getLogger(__name__)
+LEGACY_RECIPIENTS = "recipients"  # one document per recipient, before buckets
 
 
 class LearningStore:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._db = db
         self.shares = db["shares"]
-        self.recipients = db["recipients"]
+        self.audience = AudienceStore(db)
+        self.progress = db["progress"]  # "<share>|<user>": what a recipient acknowledged, once they have
         self.acks = db["acknowledgements"]
 
     async def ensure_indexes(self) -> None:
-        # Recipients are keyed "<share>|<user>": the _id index serves per-share lookups and counts.
-        await self.recipients.create_index(
-            [("user_id", ASCENDING), ("done", ASCENDING), ("delivered_at", DESCENDING), ("_id", DESCENDING)]
-        )
+        await self.audience.ensure_indexes()
         await self.acks.create_index([("share_id", ASCENDING), ("kind", ASCENDING), ("at", ASCENDING)])
+
+    async def adopt_legacy_recipients(self) -> int:
+        """Move recipients stored one document each (before buckets) into buckets and progress, then drop
+        them. Idempotent: several processes may run it at once, and a crash midway is resumed."""
+        if LEGACY_RECIPIENTS not in await self._db.list_collection_names():
+            return 0
+        legacy = self._db[LEGACY_RECIPIENTS]
+        log.info("moving recipients from %r into buckets", LEGACY_RECIPIENTS)
+        moved, group = 0, list[Doc]()
+        async for doc in legacy.find({}).sort("_id", ASCENDING).batch_size(MAX_BUCKET):
+            if group and (group[-1]["share_id"] != doc["share_id"] or len(group) >= MAX_BUCKET):
+                moved += await self._adopt(group)
+                group = []
+            group.append(doc)
+        if group:
+            moved += await self._adopt(group)
+        await legacy.drop()
+        log.info("moved %d recipients into buckets", moved)
+        return moved
+
+    async def _adopt(self, docs: list[Doc]) -> int:
+        head = docs[0]
+        users = tuple(d["user_id"] for d in docs)
+        bucket = Bucket(f"{head['share_id']}|m{users[0]}", head["share_id"], head["delivered_at"], users)
+        added = await self.audience.add([bucket])
+        ops = [
+            UpdateOne(
+                {"_id": f"{d['share_id']}|{d['user_id']}"},
+                {
+                    "$addToSet": {"acknowledged": {"$each": d.get("acknowledged", [])}},
+                    "$max": {"done": bool(d.get("done"))},
+                    "$setOnInsert": {"share_id": d["share_id"], "user_id": d["user_id"]},
+                },
+                upsert=True,
+            )
+            for d in docs
+            if d.get("acknowledged") or d.get("done")
+        ]
+        if ops:
+            await _upsert(self.progress, ops)
+        return added
 
     # --- from events -------------------------------------------------------------------------
     async def upsert_shares(self, shares: Sequence[Doc]) -> None:
         ops = [UpdateOne({"_id": s["_id"]}, {"$setOnInsert": s}, upsert=True) for s in shares]
         if ops:
-            await self.shares.bulk_write(ops, ordered=False)
+            await _upsert(self.shares, ops)
 
-    async def add_recipients(self, docs: Sequence[Doc]) -> int:
-        return await insert_many_new(self.recipients, docs)
+    async def add_recipients(self, buckets: Sequence[Bucket]) -> int:
+        return await self.audience.add(buckets)
 
     # --- queries -----------------------------------------------------------------------------
     async def share(self, share_id: str) -> Doc | None:
         return await self.shares.find_one({"_id": share_id})
 
-    async def recipient(self, share_id: str, user_id: str) -> Doc | None:
-        return await self.recipients.find_one({"_id": f"{share_id}|{user_id}"})
+    async def is_recipient(self, share: Doc, user_id: str) -> bool:
+        return await self.audience.contains(share["_id"], share["published_at"], user_id)
 
     async def recipient_count(self, share_id: str) -> int:
-        # "}" sorts right after "|": the range covers exactly the ids "<share_id>|...".
-        return await self.recipients.count_documents({"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}})
+        return await self.audience.count(share_id)
 
     async def counts(self, share_id: str) -> tuple[dict[str, int], int]:
         pipeline: list[dict[str, Any]] = [
@@ -68,13 +116,42 @@ class LearningStore:
             .to_list()
         )
 
-    async def pending_for(self, user_id: str, extra: Doc, limit: int) -> list[Doc]:
-        return (
-            await self.recipients.find({"user_id": user_id, "done": False, **extra})
-            .sort([("delivered_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
-            .to_list()
-        )
+    async def pending_for(self, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` shares delivered to the user and not completed yet, newest first.
+
+        Each item: ``_id`` (the share id), ``share_id``, ``title``, ``author_id``, ``url``,
+        ``delivered_at`` and ``acknowledged``. Completed shares are skipped as the list is read.
+        """
+        items: list[Doc] = []
+        chunk = max(limit, 50)
+        while len(items) < limit:
+            rows = await self.audience.newest_for(user_id, after, chunk)
+            ids = [r["share_id"] for r in rows]
+            progress = {
+                d["share_id"]: d async for d in self.progress.find({"_id": {"$in": [f"{s}|{user_id}" for s in ids]}})
+            }
+            shares = {d["_id"]: d async for d in self.shares.find({"_id": {"$in": ids}})}
+            for r in rows:
+                p, s = progress.get(r["share_id"], {}), shares.get(r["share_id"])
+                if p.get("done") or s is None:
+                    continue
+                items.append(
+                    {
+                        "_id": r["share_id"],
+                        "share_id": r["share_id"],
+                        "title": s["title"],
+                        "author_id": s["author_id"],
+                        "url": s.get("url"),
+                        "delivered_at": r["delivered_at"],
+                        "acknowledged": p.get("acknowledged", []),
+                    }
+                )
+                if len(items) == limit:
+                    break
+            if len(rows) < chunk:
+                break
+            after = (rows[-1]["delivered_at"], rows[-1]["share_id"])
+        return items
 
     # --- writes inside a transaction ------------------------------------------------------------
     async def insert_ack(self, doc: Doc, session: AsyncClientSession) -> None:
@@ -96,4 +173,14 @@ class LearningStore:
         update: Doc = {"$addToSet": {"acknowledged": kind}}
         if kind in COMPLETES_LEARNING:
             update["$set"] = {"done": True}
-        await self.recipients.update_one({"_id": f"{share_id}|{user_id}"}, update, session=session)
+        update["$setOnInsert"] = {"share_id": share_id, "user_id": user_id}
+        await self.progress.update_one({"_id": f"{share_id}|{user_id}"}, update, upsert=True, session=session)
+
+
+async def _upsert(coll: AsyncCollection[Doc], ops: list[UpdateOne]) -> None:
+    """Unordered upserts; one that lost a race to insert the same _id is fine: the document exists."""
+    try:
+        await coll.bulk_write(ops, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise

@@ -1,0 +1,115 @@
+"""Who received which share: recipient buckets (see :mod:`..domain.audience`).
+
+One unique multikey index over (users, delivered_at, share_id) does three jobs. It keeps each
+(recipient, share) pair once across all buckets (``delivered_at`` is the share's publication time, the
+same for all its deliveries), it answers "is this user a recipient of this share?", and it lists a
+user's shares newest first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from learnloop_shared.events import utcnow
+from learnloop_shared.mongo import DUPLICATE_KEY, Doc, is_duplicate
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from ..domain.audience import Bucket, leftover
+
+log = logging.getLogger(__name__)
+
+
+class AudienceStore:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.coll = db["audience"]
+
+    async def ensure_indexes(self) -> None:
+        await self.coll.create_index(
+            [("users", ASCENDING), ("delivered_at", DESCENDING), ("share_id", DESCENDING)],
+            unique=True,
+            name="recipient_once",
+        )
+
+    async def add(self, buckets: Sequence[Bucket]) -> int:
+        """Store the buckets; recipients already stored for a share are skipped. Returns how many were new."""
+        if not buckets:
+            return 0
+        now = utcnow()
+        try:
+            await self.coll.insert_many([_doc(b, now) for b in buckets], ordered=False)
+            return sum(len(b.users) for b in buckets)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            overlapping = {int(e["index"]) for e in errors}
+        added = sum(len(b.users) for i, b in enumerate(buckets) if i not in overlapping)
+        for i in sorted(overlapping):
+            added += await self._add_new_part(buckets[i], now)
+        return added
+
+    async def _add_new_part(self, bucket: Bucket, now: datetime) -> int:
+        """A bucket that overlaps stored ones (a batch consumed again, a delivery sent twice): store the
+        recipients it adds, if any. Rare, so a slower lookup is fine here."""
+        part: Bucket | None = bucket
+        while part is not None:
+            stored = await self._stored(part)
+            part = leftover(part, stored)
+            if part is None:
+                return 0
+            try:
+                await self.coll.insert_one(_doc(part, now))
+            except Exception as exc:
+                if not is_duplicate(exc):
+                    raise
+                continue  # another writer stored some of them meanwhile: look again
+            skipped = len(bucket.users) - len(part.users)
+            log.info("share %s: %d recipients were stored already", bucket.share_id, skipped)
+            return len(part.users)
+        return 0
+
+    async def _stored(self, bucket: Bucket) -> set[str]:
+        wanted = set(bucket.users)
+        query = {"users": {"$in": list(wanted)}, "delivered_at": bucket.delivered_at, "share_id": bucket.share_id}
+        stored: set[str] = set()
+        async for doc in self.coll.find(query, {"users": 1}):
+            stored.update(u for u in doc["users"] if u in wanted)
+        return stored
+
+    async def contains(self, share_id: str, delivered_at: datetime, user_id: str) -> bool:
+        query = {"users": user_id, "delivered_at": delivered_at, "share_id": share_id}
+        return await self.coll.find_one(query, {"_id": 1}) is not None
+
+    async def count(self, share_id: str) -> int:
+        # Bucket ids start with "<share_id>|", and "}" sorts right after "|".
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}},
+            {"$group": {"_id": None, "n": {"$sum": "$n"}}},
+        ]
+        rows = await (await self.coll.aggregate(pipeline)).to_list()
+        return int(rows[0]["n"]) if rows else 0
+
+    async def newest_for(self, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Doc]:
+        """``{share_id, delivered_at}`` of the user's shares, newest first, strictly after ``after``."""
+        query: Doc = {"users": user_id}
+        if after is not None:
+            at, share_id = after
+            query["$or"] = [{"delivered_at": {"$lt": at}}, {"delivered_at": at, "share_id": {"$lt": share_id}}]
+        cursor = self.coll.find(query, {"_id": 0, "share_id": 1, "delivered_at": 1})
+        return await cursor.sort([("delivered_at", DESCENDING), ("share_id", DESCENDING)]).limit(limit).to_list()
+
+
+def _doc(bucket: Bucket, now: datetime) -> Doc:
+    return {
+        "_id": bucket.id,
+        "share_id": bucket.share_id,
+        "delivered_at": bucket.delivered_at,
+        "users": list(bucket.users),
+        "n": len(bucket.users),
+        "stored_at": now,
+    }
