@@ -40,7 +40,7 @@ PROCESS_DURATION = _meter.create_histogram(
 EVENT_LATENCY = _meter.create_histogram(
     "learnloop.event.latency",
     unit="s",
-    description="From an event's CloudEvents time to the end of its processing by a consumer",
+    description="Per consumer batch: from the CloudEvents time of its oldest event to the end of its processing",
     explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
 )
 DEAD_LETTERS = _meter.create_counter(

@@ -138,10 +138,9 @@ class BatchProcessor:
                 batch = await self._process(messages)
         metrics.MESSAGES_CONSUMED.add(len(messages), self._attributes)
         metrics.PROCESS_DURATION.record(time.perf_counter() - started, self._attributes)
-        if batch and metrics.enabled():
-            now = utcnow().timestamp()
-            for item in batch:
-                metrics.EVENT_LATENCY.record(max(0.0, now - item.event.time.timestamp()), self._attributes)
+        if batch and metrics.enabled():  # one sample per batch (per event costed ~8% of a consumer's CPU)
+            oldest = min(item.event.time for item in batch)
+            metrics.EVENT_LATENCY.record(max(0.0, (utcnow() - oldest).total_seconds()), self._attributes)
 
     async def _process(self, messages: Sequence[RawMessage]) -> list[Received]:
         batch: list[Received] = []

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
@@ -23,6 +22,7 @@ from ..events.codec import content_type_header, encode
 from ..events.envelope import Envelope
 from ..settings import ServiceSettings
 from .connection import client_options
+from .partitioning import partition_for
 from .tracing import Headers, extract, producer_span, with_trace_context, without_trace_context
 
 
@@ -60,7 +60,6 @@ class Publisher:
             compression_type=None,
         )
         self._tracer = tracer
-        self._partitioner = DefaultPartitioner()
         self.started = False
 
     async def start(self) -> None:
@@ -124,14 +123,14 @@ class Publisher:
         """Build one record batch per partition ourselves and submit it whole.
 
         Much cheaper per message than ``send()`` (no per-message future or accumulator round), with the
-        same partition for each key as ``send()`` would choose (the producer's own partitioner).
+        same partition for each key as ``send()`` would choose (Kafka's default partitioner).
         """
         partitions = sorted(await self._producer.partitions_for(topic))
         builders: dict[int, Any] = {}
         futures: list[asyncio.Future[Any]] = []
         for k, v in items:
             key = k.encode() if k else None
-            partition = self._partitioner(key, partitions, partitions)
+            partition = partition_for(key, partitions)
             builder = builders.get(partition)
             if builder is None:
                 builder = builders[partition] = self._producer.create_batch()
