@@ -58,6 +58,21 @@ def test_undecodable_messages_say_why(value, reason):
         decode(value)
 
 
+def test_decoding_picks_the_accepted_type_whatever_the_field_order():
+    from learnloop_shared.events import SharePublished
+
+    accept = {ShareDelivered.event_type: ShareDelivered, SharePublished.event_type: SharePublished}
+    ev = make_event(delivered(), source="/x", event_id="e1")
+    assert isinstance(decode(encode(ev), accept).data, ShareDelivered)
+    doc = json.loads(encode(ev))
+    reordered = {"data": {**doc["data"], "type": "io.learnloop.share.published.v1"}} | {
+        k: v for k, v in doc.items() if k != "data"
+    }
+    assert isinstance(decode(json.dumps(reordered, indent=1).encode(), accept).data, ShareDelivered)
+    with pytest.raises(UndecodableEvent, match="unknown event type"):
+        decode(encode(ev), {SharePublished.event_type: SharePublished})
+
+
 def test_frozen_payloads():
     with pytest.raises(Exception):
         delivered().title = "x"  # type: ignore[misc]

@@ -75,10 +75,25 @@ def _fast(value: bytes, cls: type[EventData]) -> Envelope[Any] | None:
     return event if event.type == cls.event_type and event.specversion == "1.0" else None
 
 
+_TYPE_KEY = b'"type":"'
+
+
+def _type_hint(value: bytes) -> str | None:
+    """The event type as our encoder writes it (compact JSON, near the start); None if not found there.
+    Only a guess: :func:`_fast` checks the type it decodes."""
+    start = value.find(_TYPE_KEY, 0, 400)
+    if start < 0:
+        return None
+    start += len(_TYPE_KEY)
+    end = value.find(b'"', start, start + 200)
+    return value[start:end].decode("ascii", "replace") if end > 0 else None
+
+
 def decode(value: bytes | None, accept: Mapping[str, type[EventData]] | None = None) -> Envelope[Any]:
     types = accept if accept is not None else EVENT_TYPES
-    if value is not None and len(types) == 1:
-        event = _fast(value, next(iter(types.values())))
+    if value is not None:
+        cls = next(iter(types.values())) if len(types) == 1 else types.get(_type_hint(value) or "")
+        event = _fast(value, cls) if cls is not None else None
         if event is not None:
             return event
     # The general path, which also says precisely why a message is not acceptable.
