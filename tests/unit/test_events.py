@@ -82,6 +82,13 @@ def test_stable_ids_are_deterministic():
     assert stable_event_id("a", "b") == stable_event_id("a", "b") != stable_event_id("a", "c")
 
 
+@pytest.mark.parametrize("parts", [("notification", "s:u1"), ("a",), ("", ""), ("share.published", "ü€/x" * 30)])
+def test_stable_ids_are_uuid5_of_the_joined_parts(parts):
+    import uuid
+
+    assert stable_event_id(*parts) == str(uuid.uuid5(uuid.NAMESPACE_URL, "learnloop:" + "/".join(parts)))
+
+
 def test_fast_delivery_encoding_matches_the_contract_encoder():
     from learnloop_share.messaging.deliveries import DeliveryEncoder, delivered_event
 

@@ -7,6 +7,7 @@ Consumers ignore unknown fields.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -72,9 +73,22 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
+_STABLE_ID_PREFIX = hashlib.sha1(uuid.NAMESPACE_URL.bytes + b"learnloop:", usedforsecurity=False)
+
+
 def stable_event_id(*parts: str) -> str:
-    """A deterministic id, so that re-publishing the same fact yields the same event id."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "learnloop:" + "/".join(parts)))
+    """A deterministic id, so that re-publishing the same fact yields the same event id.
+
+    ``uuid5(NAMESPACE_URL, "learnloop:" + "/".join(parts))``, computed without building a ``UUID``
+    object (notify makes one per notification; this is ~3x cheaper and gives the same string).
+    """
+    h = _STABLE_ID_PREFIX.copy()
+    h.update("/".join(parts).encode())
+    b = bytearray(h.digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50  # version 5
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = b.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def make_event(

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka.errors import KafkaError
 from opentelemetry import trace
@@ -39,8 +39,7 @@ class PermanentEventError(Exception):
     """Raised by a handler for an event that can never be processed; it is dead-lettered."""
 
 
-@dataclass(frozen=True)
-class RawMessage:
+class RawMessage(NamedTuple):  # a tuple: built once per consumed record, ~4x cheaper than a frozen dataclass
     topic: str
     partition: int
     offset: int
@@ -55,12 +54,12 @@ class RawMessage:
         if isinstance(headers, dict):
             headers = list(headers.items())
         return cls(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-            headers=[(k, v) for k, v in headers if v is not None],
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            [(k, v) for k, v in headers if v is not None],
         )
 
 
