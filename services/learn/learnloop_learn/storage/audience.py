@@ -56,10 +56,10 @@ class AudienceStore:
     async def _add_new_part(self, bucket: Bucket, now: datetime) -> int:
         """A bucket that overlaps stored ones (a batch consumed again, a delivery sent twice): store the
         recipients it adds, if any. Rare, so a slower lookup is fine here."""
-        part: Bucket | None = bucket
+        same = await self.coll.find_one({"_id": bucket.id}, {"users": 1})  # usually: the same batch again
+        part = leftover(bucket, set(same["users"])) if same else bucket
         while part is not None:
-            stored = await self._stored(part)
-            part = leftover(part, stored)
+            part = leftover(part, await self._stored(part))
             if part is None:
                 return 0
             try:
