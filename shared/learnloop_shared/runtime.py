@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -129,6 +130,10 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
         if specs:
             rt.worker = Worker(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
             await rt.worker.start()
+    # Everything built so far lives as long as the process: keep it out of the cyclic collector's full
+    # passes, which otherwise walk it again and again while a consumer churns through events.
+    gc.collect()
+    gc.freeze()
     log.info("service started", extra={"role": settings.role.value})
     return rt
 
