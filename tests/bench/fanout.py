@@ -37,6 +37,10 @@ from ..helpers import metric
 
 log = logging.getLogger("bench")
 BATCH = 1000
+# A consumer stage's rate is N / (last - first stored). It needs enough batches to mean anything: the
+# consumers handle two batches at once, so with 2 or 3 batches first and last are stored together.
+CONSUMER_BATCH = 500  # LEARNLOOP_CONSUMER_BATCH_SIZE's default
+MIN_BATCHES_FOR_RATES = 10
 
 
 def out(line: str = "") -> None:
@@ -61,12 +65,17 @@ class Run:
     raw_insert_db_cpu_s: float = 0.0
 
     @property
-    def ratios(self) -> dict[str, float]:
+    def consumer_rates_measured(self) -> bool:
+        return self.audience >= MIN_BATCHES_FOR_RATES * CONSUMER_BATCH
+
+    @property
+    def ratios(self) -> dict[str, float | None]:
+        measured = self.consumer_rates_measured
         return {
             "fanout/produce": self.fanout_per_s / self.raw_produce_per_s,
-            "notify/insert_many": self.notify_per_s / self.raw_insert_per_s,
-            "learn/insert_many": self.learn_per_s / self.raw_insert_per_s,
-            "notify/consume": self.notify_per_s / self.raw_consume_per_s,
+            "notify/insert_many": self.notify_per_s / self.raw_insert_per_s if measured else None,
+            "learn/insert_many": self.learn_per_s / self.raw_insert_per_s if measured else None,
+            "notify/consume": self.notify_per_s / self.raw_consume_per_s if measured else None,
         }
 
 
@@ -288,10 +297,14 @@ def table(runs: list[Run]) -> str:
     for r in runs:
         q = r.ratios
         rss = "/".join(f"{r.peak_rss_mb.get(s, 0):.0f}" for s in SERVICES)
+        if r.consumer_rates_measured:
+            notify = f"{r.notify_per_s:>8,.0f} {q['notify/insert_many']:>6.2f}"
+            learn = f"{r.learn_per_s:>8,.0f} {q['learn/insert_many']:>6.2f}"
+        else:
+            notify = learn = f"{'—':>8} {'—':>6}"
         lines.append(
             f"{r.audience:>9,} | {r.e2e_s:>14.2f}s | {r.fanout_per_s:>9,.0f} {q['fanout/produce']:>7.2f} | "
-            f"{r.notify_per_s:>8,.0f} {q['notify/insert_many']:>6.2f} | {r.learn_per_s:>8,.0f} "
-            f"{q['learn/insert_many']:>6.2f} | {r.raw_produce_per_s:>10,.0f} {r.raw_consume_per_s:>10,.0f} "
+            f"{notify} | {learn} | {r.raw_produce_per_s:>10,.0f} {r.raw_consume_per_s:>10,.0f} "
             f"{r.raw_insert_per_s:>9,.0f} | {rss}"
         )
     return "\n".join(lines)
@@ -365,7 +378,9 @@ def main() -> None:
     out(cpu_table(runs))
     out()
     out("Ratios are stage rate / baseline measured in the same run (targets: fan-out ≥ 0.50 of raw produce,")
-    out("notify ≥ 0.70 of raw insert_many). Stage rates are N / (last − first event of that stage).")
+    out("notify ≥ 0.70 of raw insert_many). Stage rates are N / (last − first event of that stage);")
+    out(f"consumer stage rates (—) need ≥ {MIN_BATCHES_FOR_RATES} batches of {CONSUMER_BATCH}: with fewer, the")
+    out("first and last batch are handled at once (two are in flight) and the window says nothing.")
     result = {
         "when": datetime.now(UTC).isoformat(),
         "host": {"cpus": os.cpu_count()},
