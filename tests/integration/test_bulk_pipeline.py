@@ -80,6 +80,37 @@ async def test_a_later_batch_is_committed_only_after_the_one_before(infra, make_
     assert gate.seen == [0, 1, 2]
 
 
+async def test_a_failed_last_batch_is_handled_again_without_new_records(infra, make_topics, unique):
+    topic, group = f"bulk-{unique}", f"g-{unique}"
+    await make_topics(topic, partitions=1)
+    settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", consumer_batch_size=1)
+    seen: list[int] = []
+
+    class FailLastOnce:
+        async def process(self, messages: list[RawMessage]) -> None:
+            seen.extend(m.offset for m in messages)
+            if messages[0].offset == 1 and seen.count(1) == 1:
+                raise RuntimeError("batch failed")
+
+    consumer = BulkConsumer(settings, topic, group, FailLastOnce())  # type: ignore[arg-type]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+    await producer.start()
+    await consumer.start()
+    try:
+        await consumer.wait_joined(20)
+        for i in range(2):
+            await producer.send_and_wait(topic, b"x%d" % i, partition=0)
+
+        async def all_committed() -> bool:
+            return await committed(infra, group, topic) == 2
+
+        await eventually(all_committed)
+        assert seen == [0, 1, 1]
+    finally:
+        await consumer.stop(5)
+        await producer.stop()
+
+
 async def test_batches_after_a_failed_one_are_handled_again(infra, make_topics, unique):
     gate = await run(infra, make_topics, unique, fail_first=True)
     assert gate.seen[:2] == [0, 1]

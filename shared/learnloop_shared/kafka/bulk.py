@@ -97,15 +97,17 @@ class BulkConsumer:
                 await asyncio.sleep(1)
                 continue
             records = [r for records in fetched.values() for r in records]
-            if not records:
-                continue
             try:
-                await self._settle(keep=PIPELINE_DEPTH - 1)
+                await self._reap()  # a failed batch is noticed even if nothing new arrives
+                if records:
+                    await self._settle(keep=PIPELINE_DEPTH - 1)
             except Exception:
                 log.exception("consumer %s: batch failed; it will be redelivered", self.group)
                 await self._settle_quietly()  # batches after a failed one are not committed either
                 await self._rewind()
                 continue  # what was fetched since is fetched again after the rewind
+            if not records:
+                continue
             if self._draining:
                 break  # not handled: redelivered to whoever owns the partition next
             before = self._in_flight[-1] if self._in_flight else None
@@ -154,6 +156,11 @@ class BulkConsumer:
             finally:
                 if task.done() and self._in_flight and self._in_flight[0] is task:
                     self._in_flight.popleft()
+
+    async def _reap(self) -> None:
+        """Settle the batches that have finished, oldest first, without waiting for the others."""
+        while self._in_flight and self._in_flight[0].done():
+            await self._settle(keep=len(self._in_flight) - 1)
 
     async def _settle_quietly(self) -> None:
         while self._in_flight:
