@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from .audience import AudienceStore
 
 log = logging.getLogger(__name__)
 LEGACY_RECIPIENTS = "recipients"  # one document per recipient, before buckets
+STORED_SHARES_KEPT = 10_000
 
 
 class LearningStore:
@@ -29,6 +31,7 @@ class LearningStore:
         self.audience = AudienceStore(db)
         self.progress = db["progress"]  # "<share>|<user>": what a recipient acknowledged, once they have
         self.acks = db["acknowledgements"]
+        self._stored_shares: OrderedDict[str, None] = OrderedDict()  # the most recent ones
 
     async def ensure_indexes(self) -> None:
         await self.audience.ensure_indexes()
@@ -77,9 +80,16 @@ class LearningStore:
 
     # --- from events -------------------------------------------------------------------------
     async def upsert_shares(self, shares: Sequence[Doc]) -> None:
-        ops = [UpdateOne({"_id": s["_id"]}, {"$setOnInsert": s}, upsert=True) for s in shares]
-        if ops:
-            await _upsert(self.shares, ops)
+        """Store shares not stored yet. Share documents never change once written, so a share this
+        process has stored is not written again (a 100k fan-out brings its share in 200 batches)."""
+        new = [s for s in shares if s["_id"] not in self._stored_shares]
+        if not new:
+            return
+        await _upsert(self.shares, [UpdateOne({"_id": s["_id"]}, {"$setOnInsert": s}, upsert=True) for s in new])
+        for s in new:
+            self._stored_shares[s["_id"]] = None
+            if len(self._stored_shares) > STORED_SHARES_KEPT:
+                self._stored_shares.popitem(last=False)
 
     async def add_recipients(self, buckets: Sequence[Bucket]) -> int:
         return await self.audience.add(buckets)
