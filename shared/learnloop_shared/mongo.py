@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
@@ -39,10 +39,29 @@ async def insert_many_new(
         result = await coll.insert_many(list(docs), ordered=False, session=session)
         return len(result.inserted_ids)
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+        duplicates = duplicates_only(exc)
+        if duplicates is None:
             raise
-        return int(exc.details.get("nInserted", len(docs) - len(errors)))
+        return int(exc.details.get("nInserted", len(docs) - len(duplicates)))
+
+
+def duplicates_only(exc: BulkWriteError) -> set[int] | None:
+    """The positions of the writes refused as duplicates, or None if anything else failed too."""
+    errors = exc.details.get("writeErrors", [])
+    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+        return None
+    return {int(e["index"]) for e in errors}
+
+
+async def upsert_many(coll: AsyncCollection[Doc], ops: Sequence[UpdateOne]) -> None:
+    """Unordered upserts; one that lost a race to insert the same _id is fine: the document exists."""
+    if not ops:
+        return
+    try:
+        await coll.bulk_write(list(ops), ordered=False)
+    except BulkWriteError as exc:
+        if duplicates_only(exc) is None:
+            raise
 
 
 def is_duplicate(exc: BaseException) -> bool:

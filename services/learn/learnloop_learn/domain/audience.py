@@ -2,8 +2,8 @@
 
 A share to 100k people arrives as 100k ``share.delivered`` events. Learn keeps them as buckets (one
 document per share per consumed batch, holding up to :data:`MAX_BUCKET` recipient ids) rather than one
-document per recipient: on the local database a document costs ~110 µs of server CPU whatever its
-size, a recipient inside a bucket ~35 µs (measured, see the README's benchmark section).
+document per recipient: on the local database a document costs ~100 µs of server CPU whatever its
+size, a recipient inside a bucket 15-45 µs (measured, see the README's benchmark section).
 """
 
 from __future__ import annotations

@@ -22,25 +22,15 @@ class AudienceRecorder:
         for item in batch:
             d = item.event.data
             if isinstance(d, SharePublished):
-                shares[d.share_id] = {
-                    "_id": d.share_id,
-                    "author_id": d.author_id,
-                    "title": d.title,
-                    "url": d.url,
-                    "published_at": d.published_at,
-                }
+                shares[d.share_id] = _share_doc(d)
             elif isinstance(d, ShareDelivered):
-                shares.setdefault(
-                    d.share_id,
-                    {
-                        "_id": d.share_id,
-                        "author_id": d.author_id,
-                        "title": d.title,
-                        "url": d.url,
-                        "published_at": d.published_at,
-                    },
-                )
+                if d.share_id not in shares:
+                    shares[d.share_id] = _share_doc(d)
                 m = item.message
                 delivered.append(Delivered(d.share_id, d.recipient_id, d.published_at, m.partition, m.offset))
         await self._store.upsert_shares(list(shares.values()))
         await self._store.add_recipients(buckets_of(delivered))
+
+
+def _share_doc(d: SharePublished | ShareDelivered) -> Doc:
+    return {"_id": d.share_id, "author_id": d.author_id, "title": d.title, "url": d.url, "published_at": d.published_at}

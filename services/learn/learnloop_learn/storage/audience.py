@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import DUPLICATE_KEY, Doc, is_duplicate
+from learnloop_shared.mongo import Doc, duplicates_only, is_duplicate
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -44,10 +44,9 @@ class AudienceStore:
             await self.coll.insert_many([_doc(b, now) for b in buckets], ordered=False)
             return sum(len(b.users) for b in buckets)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            overlapping = duplicates_only(exc)
+            if overlapping is None:
                 raise
-            overlapping = {int(e["index"]) for e in errors}
         added = sum(len(b.users) for i, b in enumerate(buckets) if i not in overlapping)
         for i in sorted(overlapping):
             added += await self._add_new_part(buckets[i], now)

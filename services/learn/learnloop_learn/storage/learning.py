@@ -8,12 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from learnloop_shared.mongo import DUPLICATE_KEY, Doc
+from learnloop_shared.mongo import Doc, upsert_many
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from ..domain.acknowledgements import COMPLETES_LEARNING
 from ..domain.audience import MAX_BUCKET, Bucket
@@ -75,7 +73,7 @@ class LearningStore:
             if d.get("acknowledged") or d.get("done")
         ]
         if ops:
-            await _upsert(self.progress, ops)
+            await upsert_many(self.progress, ops)
         return added
 
     # --- from events -------------------------------------------------------------------------
@@ -85,7 +83,7 @@ class LearningStore:
         new = [s for s in shares if s["_id"] not in self._stored_shares]
         if not new:
             return
-        await _upsert(self.shares, [UpdateOne({"_id": s["_id"]}, {"$setOnInsert": s}, upsert=True) for s in new])
+        await upsert_many(self.shares, [UpdateOne({"_id": s["_id"]}, {"$setOnInsert": s}, upsert=True) for s in new])
         for s in new:
             self._stored_shares[s["_id"]] = None
             if len(self._stored_shares) > STORED_SHARES_KEPT:
@@ -185,12 +183,3 @@ class LearningStore:
             update["$set"] = {"done": True}
         update["$setOnInsert"] = {"share_id": share_id, "user_id": user_id}
         await self.progress.update_one({"_id": f"{share_id}|{user_id}"}, update, upsert=True, session=session)
-
-
-async def _upsert(coll: AsyncCollection[Doc], ops: list[UpdateOne]) -> None:
-    """Unordered upserts; one that lost a race to insert the same _id is fine: the document exists."""
-    try:
-        await coll.bulk_write(ops, ordered=False)
-    except BulkWriteError as exc:
-        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-            raise
