@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 from ..helpers import eventually
@@ -109,18 +110,29 @@ async def test_share_reaches_recipients_and_feedback_reaches_the_author(api, uni
     assert await waiting(bob) == [] and await waiting(carol) == []
     assert len(await waiting(dave)) == 1
 
+    def count(texts, what):
+        return sum(int(m.group(1)) for t in texts for m in [re.search(rf"(\d+) {what}", t)] if m)
+
+    def digests_of(items):
+        return [n["text"] for n in items if "asked about" not in n["text"] and "first learner" not in n["text"]]
+
     async def author_feedback():
         items = [n for n in (await inbox(api, alice))["items"] if n["share_id"] == sid]
         assert all(n["kind"] == "feedback" for n in items)
-        texts = [n["text"] for n in items]
-        return len(items) == 4 and texts and items
+        digests = digests_of(items)
+        done = count(digests, "opened") and count(digests, "applied") and any("rating" in t for t in digests)
+        return len(items) >= 4 and done and items
 
-    # Two questions at once with their text, the first learner at once, the rest as one digest.
+    # Two questions at once with their text, the first learner at once, the rest in digests: usually one
+    # (the acknowledgements start at a window's beginning), but they may straddle windows on a slow run.
     items = await eventually(author_feedback, timeout=15)
     texts = [n["text"] for n in items]
     assert sum("asked about" in t and "Does this apply to faust too?" in t for t in texts) == 2
-    assert any("reached its first learner" in t and bob in t for t in texts)
-    assert any(t.endswith("1 opened, 1 applied, average rating 4.5") for t in texts), texts
+    assert sum("reached its first learner" in t and bob in t for t in texts) == 1
+    digests = digests_of(items)
+    assert (count(digests, "opened"), count(digests, "applied"), count(digests, "learned")) == (1, 1, 0), digests
+    if len(digests) == 1:
+        assert digests[0].endswith("1 opened, 1 applied, average rating 4.5"), digests
     question = next(n for n in items if "asked" in n["text"])
     assert dave in question["text"]
 
