@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from learnloop_shared.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, field_validator
 
 
 class NotifySettings(ServiceSettings):
@@ -25,3 +27,10 @@ class NotifySettings(ServiceSettings):
     )
     learn_public_url: str = Field("http://127.0.0.1:8002", description="learn's API as browsers reach it (inbox page)")
     share_public_url: str = Field("http://127.0.0.1:8001", description="share's API as browsers reach it (inbox page)")
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a typo fails start-up, not every delivery
+        return value
