@@ -17,7 +17,9 @@ class NotifySettings(ServiceSettings):
     webhook_max_attempts: int = Field(8, ge=1, le=50, description="Attempts before a delivery is dead-lettered")
     webhook_backoff_base_s: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt")
     webhook_backoff_max_s: float = Field(3600.0, gt=0)
-    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="Connect+read timeout per attempt")
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Time one attempt may take: resolve, connect, send, read"
+    )
     webhook_max_response_bytes: int = Field(65536, ge=0, description="Response bytes read at most")
     webhook_concurrency: int = Field(16, ge=1, le=512, description="Webhooks delivered in parallel per worker")
     webhook_require_https: bool = Field(True, description="Refuse http:// webhook URLs (keep on in production)")
