@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpcore
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from learnloop_notify.config import NotifySettings
 from learnloop_notify.domain.webhooks import AddressRefused, InvalidWebhookUrl
 from learnloop_notify.messaging.webhook_http import PinnedBackend, WebhookHttp
@@ -134,3 +141,60 @@ async def test_unresolvable_names_are_refused():
 
     with pytest.raises(AddressRefused, match="cannot resolve"):
         await WebhookHttp(settings(), resolver=nxdomain).post("http://hooks.invalid/", "{}", {})
+
+
+def tls_files(tmp_path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A CA and a server certificate for ``name``: (server context, client context trusting only the CA)."""
+    now = datetime.now(UTC)
+
+    def cert(subject: str, key, issuer: str, issuer_key, ca: bool, san: str | None):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = cert("test CA", ca_key, "test CA", ca_key, True, None)
+    leaf = cert(name, key, "test CA", ca_key, False, name)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    (tmp_path / "server.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    client = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    return server, client
+
+
+async def test_tls_keeps_sni_and_certificate_checks_for_the_host_name(tmp_path):
+    server_ctx, client_ctx = tls_files(tmp_path, "hooks.test")
+    names: list[str | None] = []
+    server_ctx.sni_callback = lambda sock, name, ctx: names.append(name)
+    srv = Server()
+    s = await asyncio.start_server(srv.handle, "127.0.0.1", 0, ssl=server_ctx)
+    port = s.sockets[0].getsockname()[1]
+    try:
+        http = WebhookHttp(
+            settings(webhook_require_https=True, webhook_allowed_networks=["127.0.0.0/8"]),
+            resolver=Resolver(["127.0.0.1"]),
+            ssl_context=client_ctx,
+        )
+        assert await http.post(f"https://hooks.test:{port}/x", "{}", {}) == 202
+        assert names == ["hooks.test"] and srv.hosts == [f"hooks.test:{port}"]
+        # The same address under a name the certificate does not carry fails verification.
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.post(f"https://other.test:{port}/x", "{}", {})
+    finally:
+        s.close()
+        await s.wait_closed()

@@ -95,11 +95,13 @@ class WebhookHttp:
         settings: NotifySettings,
         resolver: Resolver = system_resolver,
         backend: AsyncNetworkBackend | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._s = settings
         self._resolve = resolver
         self._backend = backend  # the real network unless a test passes another
-        self._ssl = httpx.create_ssl_context(trust_env=False)  # built once: loading CA certificates is slow
+        # Built once: loading the CA certificates is slow. Tests may pass one that trusts their own CA.
+        self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
 
     async def checked(self, url: str) -> tuple[str, list[str]]:
         """The URL's host (as the HTTP client names it) and its addresses, each of which may be reached.
