@@ -144,7 +144,7 @@ async def test_dead_endpoint_is_dead_lettered_without_delaying_others(api, stack
     async def in_dlq():
         for rec in await read_all(stack.infra, Topics().dead_letters):
             d = decode(rec.value).data
-            if d.consumer == "webhooks" and d.topic == f"webhook:down-{unique}":
+            if d.consumer == "webhooks" and d.topic == f"webhook:{bob}/down-{unique}":
                 return d
         return None
 
@@ -155,36 +155,66 @@ async def test_dead_endpoint_is_dead_lettered_without_delaying_others(api, stack
 async def test_addresses_are_refused_unless_allowed(api, receiver, unique):
     ids = await directory(api, unique)
     bob = ids["bob"]
-    for url in ("http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data", "http://[fe80::1]/x"):
+    for url in (
+        "http://10.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]/x",
+        # IPv6 forms that carry 169.254.169.254: NAT64, IPv4-compatible, IPv4-translated, 6to4
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[::a9fe:a9fe]/",
+        "http://[::ffff:0:a9fe:a9fe]/",
+        "http://[2002:a9fe:a9fe::1]/",
+        "http://[::ffff:127.0.0.1]/",  # loopback is allowed here, but only as 127.0.0.0/8 and ::1
+    ):
         r = await api.notify.put(
             f"/v1/webhooks/ssrf-{unique}",
             headers=api.auth(bob),
             json={"url": url, "events": ["feedback"], "secret": SECRET},
         )
         assert_problem(r, 422)
-    assert_problem(
-        await api.notify.put(
+    for url, says in (
+        ("ftp://x", "http(s)"),
+        ("http://127.0.0.1:99999/", "port"),
+        ("http://user:pw@127.0.0.1/", "credentials"),
+        ("http://127.0.0.1/" + "x" * 2048, "2048"),
+    ):
+        r = await api.notify.put(
             f"/v1/webhooks/x-{unique}",
             headers=api.auth(bob),
-            json={"url": "ftp://x", "events": ["feedback"], "secret": SECRET},
-        ),
-        422,
-    )
+            json={"url": url, "events": ["feedback"], "secret": SECRET},
+        )
+        assert_problem(r, 422)
+        assert says in r.text, r.text
+    assert_problem(await api.notify.get(f"/v1/webhooks/x-{unique}", headers=api.auth(bob)), 404)
 
 
-async def test_webhooks_belong_to_their_owner(api, receiver, unique):
+async def test_webhook_ids_are_scoped_to_their_owner(api, receiver, unique):
     ids = await directory(api, unique)
-    await put_hook(api, ids["bob"], f"mine-{unique}", receiver.url("mine"))
-    assert_problem(await api.notify.get(f"/v1/webhooks/mine-{unique}", headers=api.auth(ids["carol"])), 404)
-    assert_problem(
-        await api.notify.put(
-            f"/v1/webhooks/mine-{unique}",
-            headers=api.auth(ids["carol"]),
-            json={"url": receiver.url("x"), "events": ["feedback"], "secret": SECRET},
-        ),
-        404,
-    )
-    assert_problem(await api.notify.get(f"/v1/webhooks/mine-{unique}/deliveries", headers=api.auth(ids["carol"])), 404)
-    r = await api.notify.delete(f"/v1/webhooks/mine-{unique}", headers=api.auth(ids["bob"]))
+    bob, carol = ids["bob"], ids["carol"]
+    await put_hook(api, bob, f"mine-{unique}", receiver.url("mine"))
+    # Someone else's id looks exactly like a missing one.
+    for who in (carol, ids["alice"]):
+        for path in (f"/v1/webhooks/mine-{unique}", f"/v1/webhooks/mine-{unique}/deliveries"):
+            missing = await api.notify.get(path.replace("mine-", "none-"), headers=api.auth(who))
+            theirs = await api.notify.get(path, headers=api.auth(who))
+            assert_problem(theirs, 404)
+            assert theirs.json()["detail"] == missing.json()["detail"]
+        assert_problem(await api.notify.delete(f"/v1/webhooks/mine-{unique}", headers=api.auth(who)), 404)
+    # Carol's PUT of the same id creates her own webhook and leaves Bob's alone.
+    hers = await put_hook(api, carol, f"mine-{unique}", receiver.url(f"carol-{unique}"), events=("feedback",))
+    assert hers["id"] == f"mine-{unique}" and hers["url"] == receiver.url(f"carol-{unique}")
+    r = await api.notify.get(f"/v1/webhooks/mine-{unique}", headers=api.auth(bob))
+    assert r.status_code == 200 and r.json()["url"] == receiver.url("mine")
+    # Bob's webhook still delivers.
+    await share(api, ids["alice"], [bob], "Scoped")
+
+    async def bob_got_it():
+        return receiver.verified("mine")
+
+    await eventually(bob_got_it, timeout=10)
+    assert receiver.received.get(f"carol-{unique}") is None  # hers only takes feedback
+    r = await api.notify.delete(f"/v1/webhooks/mine-{unique}", headers=api.auth(bob))
     assert r.status_code == 204
-    assert_problem(await api.notify.get(f"/v1/webhooks/mine-{unique}", headers=api.auth(ids["bob"])), 404)
+    assert_problem(await api.notify.get(f"/v1/webhooks/mine-{unique}", headers=api.auth(bob)), 404)
+    r = await api.notify.get(f"/v1/webhooks/mine-{unique}", headers=api.auth(carol))
+    assert r.status_code == 200 and r.json()["url"] == receiver.url(f"carol-{unique}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from learnloop_shared.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, field_validator
 
 
 class NotifySettings(ServiceSettings):
@@ -15,7 +17,9 @@ class NotifySettings(ServiceSettings):
     webhook_max_attempts: int = Field(8, ge=1, le=50, description="Attempts before a delivery is dead-lettered")
     webhook_backoff_base_s: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt")
     webhook_backoff_max_s: float = Field(3600.0, gt=0)
-    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="Connect+read timeout per attempt")
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Time one attempt may take: resolve, connect, send, read"
+    )
     webhook_max_response_bytes: int = Field(65536, ge=0, description="Response bytes read at most")
     webhook_concurrency: int = Field(16, ge=1, le=512, description="Webhooks delivered in parallel per worker")
     webhook_require_https: bool = Field(True, description="Refuse http:// webhook URLs (keep on in production)")
@@ -25,3 +29,10 @@ class NotifySettings(ServiceSettings):
     )
     learn_public_url: str = Field("http://127.0.0.1:8002", description="learn's API as browsers reach it (inbox page)")
     share_public_url: str = Field("http://127.0.0.1:8001", description="share's API as browsers reach it (inbox page)")
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a typo fails start-up, not every delivery
+        return value

@@ -36,6 +36,7 @@ async def build_deps(rt: Runtime[NotifySettings]) -> NotifyDeps:
     inbox, prefs, webhooks, digests = Inbox(rt.db), PreferenceStore(rt.db), WebhookStore(rt.db), DigestStore(rt.db)
     for repo in (inbox, webhooks, digests):
         await repo.ensure_indexes()
+    await webhooks.adopt_legacy_ids()
     sink = NotificationSink(inbox, prefs, webhooks, rt.source)
     return NotifyDeps(
         settings=s,

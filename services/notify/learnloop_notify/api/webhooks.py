@@ -1,56 +1,49 @@
-"""Webhook subscriptions of the caller (a user, or another system with its own identity)."""
+"""Webhook subscriptions of the caller (a user, or another system with its own identity).
+
+Webhook ids are the caller's own names: another caller's webhook with the same id is invisible (404
+exactly as for a missing one, and PUT creates the caller's own).
+"""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, Response
 from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import Problem, not_found
 from learnloop_shared.http.security import CurrentPrincipal
-from learnloop_shared.mongo import is_duplicate
 
 from ..deps import Deps
-from ..domain.webhooks import AddressRefused, DeliveryOut, WebhookIn, WebhookOut, check_addresses, check_scheme
+from ..domain.webhooks import (
+    AddressRefused,
+    DeliveryOut,
+    WebhookIn,
+    WebhookOut,
+    check_addresses,
+    check_scheme,
+    parse_url,
+)
 from ..storage.webhooks import to_delivery, to_webhook
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$")]
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return False
-
-
 @router.put("/webhooks/{webhook_id}", response_model=WebhookOut)
 async def put_webhook(webhook_id: IdPath, body: WebhookIn, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
     try:
         check_scheme(body.url, deps.settings.webhook_require_https)
-        host = urlsplit(body.url).hostname or ""
-        if _is_ip(host):  # names are checked after resolution, on every attempt
-            check_addresses([host], deps.settings.webhook_allowed_networks)
+        target = parse_url(body.url)  # valid: WebhookIn checked it
+        if target.ip_literal:  # names are checked after resolution, on every attempt
+            check_addresses([target.host], deps.settings.webhook_allowed_networks)
     except AddressRefused as exc:
         raise Problem(422, str(exc)) from exc
-    existing = await deps.webhooks.get(webhook_id)
-    if existing is not None and existing["owner_id"] != me.sub:
-        raise not_found("webhook")  # someone else's: not visible
-    try:
-        return to_webhook(await deps.webhooks.put(webhook_id, me.sub, body))
-    except Exception as exc:
-        if is_duplicate(exc):
-            raise not_found("webhook") from exc
-        raise
+    return to_webhook(await deps.webhooks.put(webhook_id, me.sub, body))
 
 
 async def _own(deps: Deps, webhook_id: str, owner: str) -> dict[str, object]:
-    hook = await deps.webhooks.get(webhook_id)
-    if hook is None or hook["owner_id"] != owner:
+    hook = await deps.webhooks.get(webhook_id, owner)
+    if hook is None:
         raise not_found("webhook")
     return hook
 
@@ -76,9 +69,9 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Page[DeliveryOut]:
-    await _own(deps, webhook_id, me.sub)
+    hook = await _own(deps, webhook_id, me.sub)
     extra = newest_first_filter(cursor, "created_at")
     if status:
         extra["status"] = status
-    docs = await deps.webhooks.list(webhook_id, extra, limit + 1)
+    docs = await deps.webhooks.list(str(hook["_id"]), extra, limit + 1)
     return page_from(docs, limit, to_delivery, "created_at")

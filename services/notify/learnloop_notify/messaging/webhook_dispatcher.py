@@ -3,17 +3,21 @@ backoff, dead-lettered after the last attempt. Runs in every notify worker.
 
 Each webhook's queue is worked by one worker at a time (a lease), one delivery after another, so a
 subscriber sees its events in order; different webhooks are delivered concurrently, so a slow or dead
-endpoint only ever delays its own queue. Addresses are checked after DNS resolution on every attempt.
+endpoint only ever delays its own queue. Every attempt resolves the host once, checks every address and
+connects only to a checked one (:mod:`.webhook_http`).
+
+Every way an attempt can fail — an invalid stored URL, a name that does not resolve, a refused address,
+connect and TLS errors, timeouts, an unexpected exception — counts as an attempt: it is backed off, and
+after the last one the delivery is ``dead`` and dead-lettered with the reason. No delivery stays
+``pending`` because its attempt raised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import uuid
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import httpx
 from learnloop_shared.events import utcnow
@@ -21,28 +25,34 @@ from learnloop_shared.kafka.dead_letters import DeadLetters
 from learnloop_shared.mongo import Doc
 
 from ..config import NotifySettings
-from ..domain.webhooks import AddressRefused, backoff_s, check_addresses, check_scheme, sign
+from ..domain.webhooks import AddressRefused, InvalidWebhookUrl, backoff_s, sign
 from ..storage.webhooks import WebhookStore
+from .webhook_http import WebhookHttp
 
 log = logging.getLogger(__name__)
 LEASE_S = 30.0
 
 
 class WebhookDispatcher:
-    def __init__(self, store: WebhookStore, settings: NotifySettings, dead_letters: DeadLetters) -> None:
+    def __init__(
+        self,
+        store: WebhookStore,
+        settings: NotifySettings,
+        dead_letters: DeadLetters,
+        http: WebhookHttp | None = None,
+    ) -> None:
         self._store = store
         self._s = settings
         self._dlq = dead_letters
+        self._http = http or WebhookHttp(settings)
         self._me = f"notify-{uuid.uuid4().hex[:8]}"
         self._busy: set[str] = set()
         self._slots = asyncio.Semaphore(settings.webhook_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        # A lease outlives the longest attempt, so no other worker starts the same delivery meanwhile.
+        self._lease_s = max(LEASE_S, 2 * settings.webhook_timeout_s)
 
     async def run(self) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(self._s.webhook_timeout_s), follow_redirects=False, trust_env=False
-        )
         try:
             while True:
                 try:
@@ -56,8 +66,6 @@ class WebhookDispatcher:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self._client.aclose()
-            self._client = None
 
     async def dispatch_once(self) -> None:
         for webhook_id in await self._store.webhooks_with_due(utcnow()):
@@ -71,7 +79,7 @@ class WebhookDispatcher:
     async def _drain(self, webhook_id: str) -> None:
         try:
             async with self._slots:
-                hook = await self._store.lease(webhook_id, self._me, LEASE_S)
+                hook = await self._store.lease(webhook_id, self._me, self._lease_s)
                 if hook is None:
                     return  # another worker has it
                 try:
@@ -79,7 +87,7 @@ class WebhookDispatcher:
                         delivery = await self._store.head(webhook_id)
                         if delivery is None or delivery["next_attempt_at"] > utcnow():
                             return  # empty, or the head waits for its retry: later ones wait too
-                        await self._store.lease(webhook_id, self._me, LEASE_S)
+                        await self._store.lease(webhook_id, self._me, self._lease_s)
                         await self._attempt(hook, delivery)
                 finally:
                     await self._store.release(webhook_id, self._me)
@@ -90,45 +98,46 @@ class WebhookDispatcher:
 
     async def _attempt(self, hook: Doc, delivery: Doc) -> None:
         attempt = delivery["attempts"] + 1
-        status: int | None = None
+        status, error = await self._send(hook, delivery)
+        if error is not None:
+            await self._failed(delivery, attempt, status, error)
+            return
+        await self._store.record(
+            delivery["_id"],
+            {
+                "$set": {
+                    "status": "delivered",
+                    "attempts": attempt,
+                    "last_status_code": status,
+                    "last_error": None,
+                    "delivered_at": utcnow(),
+                }
+            },
+        )
+
+    async def _send(self, hook: Doc, delivery: Doc) -> tuple[int | None, str | None]:
+        """One attempt: the status code, and why it failed (None if it succeeded). Never raises, except
+        on cancellation: whatever goes wrong is the attempt's failure."""
         try:
-            await self._check_target(hook["url"])
-            now = utcnow()
-            headers = sign(hook["secret"], delivery["notification_id"], now, delivery["body"])
-            assert self._client is not None
-            async with self._client.stream("POST", hook["url"], content=delivery["body"], headers=headers) as r:
-                status = r.status_code
-                await self._read_limited(r)
-            if 200 <= status < 300:
-                await self._store.record(
-                    delivery["_id"],
-                    {
-                        "$set": {
-                            "status": "delivered",
-                            "attempts": attempt,
-                            "last_status_code": status,
-                            "last_error": None,
-                            "delivered_at": utcnow(),
-                        }
-                    },
-                )
-                return
-            error = f"HTTP {status}"
+            headers = sign(hook["secret"], delivery["notification_id"], utcnow(), delivery["body"])
+            status = await self._http.post(hook["url"], delivery["body"], headers)
+        except InvalidWebhookUrl as exc:
+            return None, f"invalid url: {exc}"
         except AddressRefused as exc:
-            error = f"refused: {exc}"
-        except httpx.TimeoutException:
-            error = "timeout"
+            return None, f"refused: {exc}"
+        except (TimeoutError, httpx.TimeoutException):
+            return None, "timeout"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        await self._failed(delivery, attempt, status, error)
+            return None, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:
+            log.exception("webhook %s: unexpected error in an attempt", hook["_id"])
+            return None, f"unexpected error: {type(exc).__name__}: {exc}"
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
 
     async def _failed(self, delivery: Doc, attempt: int, status: int | None, error: str) -> None:
         if attempt >= self._s.webhook_max_attempts:
-            await self._store.record(
-                delivery["_id"],
-                {"$set": {"status": "dead", "attempts": attempt, "last_status_code": status, "last_error": error}},
-            )
             body = delivery["body"].encode()
+            # Dead-lettered before it is marked dead: a crash in between repeats the dead letter, never loses it.
             await self._dlq.send(
                 consumer="webhooks",
                 topic=f"webhook:{delivery['webhook_id']}",
@@ -138,6 +147,10 @@ class WebhookDispatcher:
                 value=body,
                 headers=[],
                 reason=f"webhook delivery failed after {attempt} attempts: {error}",
+            )
+            await self._store.record(
+                delivery["_id"],
+                {"$set": {"status": "dead", "attempts": attempt, "last_status_code": status, "last_error": error}},
             )
             log.warning("webhook delivery dead-lettered", extra={"delivery": delivery["_id"], "error": error})
             return
@@ -153,22 +166,3 @@ class WebhookDispatcher:
                 }
             },
         )
-
-    async def _check_target(self, url: str) -> None:
-        check_scheme(url, self._s.webhook_require_https)
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise AddressRefused(f"cannot resolve {host}: {exc}") from exc
-        check_addresses([str(info[4][0]) for info in infos], self._s.webhook_allowed_networks)
-
-    async def _read_limited(self, response: httpx.Response) -> bytes:
-        limit, got = self._s.webhook_max_response_bytes, b""
-        async for chunk in response.aiter_bytes():
-            got += chunk[: max(0, limit - len(got))]
-            if len(got) >= limit:
-                break
-        return got
