@@ -22,8 +22,9 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .auth import TokenVerifier
+from .http.guard import ProblemGuard
 from .http.metrics import metrics_router
-from .http.problems import install_problem_handlers
+from .http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from .kafka.consumers import ConsumerSpec
 from .kafka.dead_letters import DeadLetters
 from .kafka.publisher import Publisher
@@ -83,7 +84,12 @@ def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | N
         finally:
             await _stop_runtime(rt)
 
-    app = FastAPI(title=defn.title, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=defn.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
     install_problem_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -92,6 +98,8 @@ def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | N
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
         )
+    # Added last, so outermost of our middleware: it also catches what CORS or the others raise.
+    app.add_middleware(ProblemGuard, max_body_bytes=settings.http_max_body_bytes)
     app.include_router(_health_router())
     if tel.registry is not None:
         app.include_router(metrics_router(tel.registry))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from learnloop_shared.ids import Id
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+MutedTopic = Annotated[str, StringConstraints(min_length=1, max_length=128)]  # share's topic limit
 KindName = Literal["share.delivered", "feedback"]
 KINDS: tuple[KindName, ...] = ("share.delivered", "feedback")
 
@@ -36,7 +38,7 @@ class QuietHours(BaseModel):
 
     start: time
     end: time
-    timezone: str = "UTC"
+    timezone: str = Field("UTC", min_length=1, max_length=64)
 
     @field_validator("timezone")
     @classmethod
@@ -53,8 +55,9 @@ class Preferences(BaseModel):
 
     channels: Channels = Channels()
     digest_window_s: int | None = Field(None, ge=10, le=7 * 86400, description="Feedback digest window; default 15 min")
-    muted_topics: list[str] = Field(default_factory=list, max_length=500)
-    muted_shares: list[str] = Field(default_factory=list, max_length=5000)
+    # At most 500 × 128 + 5,000 × 200 characters: a preferences document stays far below MongoDB's 16 MB.
+    muted_topics: list[MutedTopic] = Field(default_factory=list, max_length=500)
+    muted_shares: list[Id] = Field(default_factory=list, max_length=5000)
     quiet_hours: QuietHours | None = None
 
 
