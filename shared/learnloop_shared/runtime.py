@@ -22,7 +22,6 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .auth import TokenVerifier
-from .http.guard import ProblemGuard
 from .http.metrics import metrics_router
 from .http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from .kafka.consumers import ConsumerSpec
@@ -90,7 +89,7 @@ def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | N
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
-    install_problem_handlers(app)
+    install_problem_handlers(app, settings.http_max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -98,8 +97,6 @@ def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | N
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
         )
-    # Added last, so outermost of our middleware: it also catches what CORS or the others raise.
-    app.add_middleware(ProblemGuard, max_body_bytes=settings.http_max_body_bytes)
     app.include_router(_health_router())
     if tel.registry is not None:
         app.include_router(metrics_router(tel.registry))

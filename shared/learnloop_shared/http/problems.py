@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..auth import AuthError
-from .guard import PROBLEM_JSON, BodyTooLarge
+from .guard import PROBLEM_JSON, BodyTooLarge, ProblemGuard
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,14 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, max_body_bytes: int) -> None:
+    """Problem documents for every error, and :class:`ProblemGuard` for bodies and unexpected exceptions.
+
+    Call before adding other middleware: CORS added later wraps the guard, so browsers can read its
+    413 and 500 answers too.
+    """
+    app.add_middleware(ProblemGuard, max_body_bytes=max_body_bytes)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc.status, exc.detail, exc.title, **exc.extra)
