@@ -91,4 +91,9 @@ async def get_share(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Share
     doc = await deps.shares.get(share_id)
     if doc is None or not rules.can_view_share(me, doc["author_id"]):
         raise not_found("share")
-    return to_share(doc)
+    share = to_share(doc)
+    if not rules.sees_recipients(me, share.author_id):
+        share = share.model_copy(
+            update={"audience": share.audience.model_copy(update={"users": []}), "unknown_users": []}
+        )
+    return share
