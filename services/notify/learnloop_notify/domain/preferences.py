@@ -51,14 +51,24 @@ class QuietHours(BaseModel):
 
 
 class Preferences(BaseModel):
+    """Preferences as stored and shown. Loose on purpose: documents stored before a limit was tightened
+    still load; what clients send is checked by :class:`PreferencesIn`."""
+
     model_config = ConfigDict(extra="forbid")
 
     channels: Channels = Channels()
     digest_window_s: int | None = Field(None, ge=10, le=7 * 86400, description="Feedback digest window; default 15 min")
+    muted_topics: list[str] = Field(default_factory=list)
+    muted_shares: list[str] = Field(default_factory=list)
+    quiet_hours: QuietHours | None = None
+
+
+class PreferencesIn(Preferences):
+    """The body of ``PUT /v1/me/preferences``, with explicit limits."""
+
     # At most 500 × 128 + 5,000 × 200 characters: a preferences document stays far below MongoDB's 16 MB.
     muted_topics: list[MutedTopic] = Field(default_factory=list, max_length=500)
     muted_shares: list[Id] = Field(default_factory=list, max_length=5000)
-    quiet_hours: QuietHours | None = None
 
 
 def topic_muted(muted: list[str], topics: list[str] | tuple[str, ...]) -> bool:
