@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from .auth import TokenVerifier
 from .http.metrics import metrics_router
-from .http.problems import install_problem_handlers
+from .http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from .kafka.consumers import ConsumerSpec
 from .kafka.dead_letters import DeadLetters
 from .kafka.publisher import Publisher
@@ -83,8 +83,13 @@ def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | N
         finally:
             await _stop_runtime(rt)
 
-    app = FastAPI(title=defn.title, version="1.0.0", lifespan=lifespan)
-    install_problem_handlers(app)
+    app = FastAPI(
+        title=defn.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
+    install_problem_handlers(app, settings.http_max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

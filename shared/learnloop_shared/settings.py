@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
     environment: str = Field("local", description="`local` or `production`; production enforces OIDC")
     http_host: str = Field("127.0.0.1", description="Interface the HTTP server binds to")
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP port (API, or only health and metrics for workers)")
+    http_max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted; a larger one gets 413 before it is read"
+    )
 
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated")
     kafka_idempotence: bool = Field(

@@ -169,3 +169,16 @@ async def test_preview_shows_audience_without_side_effects(api, unique):
         await api.share.post("/v1/shares/preview", json={"title": "P", "audience": {}}, headers=api.auth(ids["alice"])),
         422,
     )
+
+
+async def test_a_share_request_for_an_unknown_team_leaves_the_authors_list_working(api, stack, unique):
+    ids = await directory(api, unique)
+    source = await register(api, unique)
+    title = f"To a team that is gone {unique}"
+    data = {"author_id": ids["alice"], "title": title, "audience": {"teams": [f"gone-{unique}"]}}
+    await send(stack.infra.bootstrap, TOPICS.share_requests, share_request(source, data, str(uuid.uuid4())), "binary")
+
+    [share] = await eventually(lambda: shares_titled(api, ids["alice"], title))
+    assert share["unknown_teams"] == [f"gone-{unique}"] and share["audience"]["teams"] == []
+    r = await api.share.get(f"/v1/shares/{share['id']}", headers=api.auth(ids["alice"]))
+    assert r.status_code == 200, r.text

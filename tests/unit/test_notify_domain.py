@@ -190,3 +190,14 @@ def test_signature_verifies_with_the_standard_library():
     headers = sign(SECRET, "msg_1", at, body)
     assert Webhook(SECRET).verify(body, headers) == {"specversion": "1.0"}
     assert headers["webhook-signature"].startswith("v1,")
+
+
+def test_preferences_sent_have_limits_stored_ones_still_load():
+    import pydantic
+    from learnloop_notify.domain.preferences import PreferencesIn
+
+    with pytest.raises(pydantic.ValidationError, match="at most 200 characters"):
+        PreferencesIn(muted_shares=["s" * 4096])
+    with pytest.raises(pydantic.ValidationError, match="at most 5000 items"):
+        PreferencesIn(muted_shares=[f"s{i}" for i in range(5001)])
+    assert Preferences.model_validate({"muted_shares": ["s" * 4096]}).muted_shares == ["s" * 4096]

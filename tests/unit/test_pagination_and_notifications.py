@@ -23,6 +23,40 @@ def test_bad_cursor_is_a_client_error():
     assert exc.value.status == 422
 
 
+def _raw(value: object) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _raw(["0001-01-01T00:00:00+05:00", "x"]),  # UTC conversion underflows
+        _raw(["9999-12-31T23:59:59-05:00", "x"]),  # ... and overflows
+        _raw(["0001-01-01T00:00:00", "x"]),  # representable, but never issued
+        _raw(["9999-12-31T23:59:59.999999", "x"]),
+        _raw(["2026-01-01T00:00:00+00:00", "x" * 201]),
+        _raw(["2026-01-01T00:00:00+00:00", "a\u0000b"]),
+        _raw(["2026-01-01T00:00:00+00:00", 7]),
+        _raw({"a": 1, "b": 2}),
+        _raw([[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]),
+        "W" * 5000,
+        "WyJbWyJbWyJbWyJbWyJbWyJbWyJbWyJbWyJb" + "W1tb" * 100,
+    ],
+)
+def test_a_cursor_that_was_never_issued_is_422(cursor):
+    with pytest.raises(Problem) as exc:
+        decode_cursor(cursor)
+    assert exc.value.status == 422
+
+
+def test_a_naive_cursor_time_is_read_as_utc():
+    assert decode_cursor(_raw(["2026-01-02T03:04:05.678000", "n1"])) == (AT, "n1")
+    assert decode_cursor(_raw(["2026-01-02T04:04:05.678000+01:00", "n1"])) == (AT, "n1")
+
+
 def ack(kind, **kw):
     return LearningAcknowledged(
         acknowledgement_id="a",

@@ -29,8 +29,14 @@ def test_share_visible_to_author_or_publisher():
     assert rules.can_view_share(p("wiki", "shares:publish"), "alice")
 
 
+def test_only_the_author_sees_whom_a_share_names():
+    assert rules.sees_recipients(p("alice"), "alice")
+    assert not rules.sees_recipients(p("wiki", "shares:publish"), "alice")
+
+
 def test_only_recipients_acknowledge_and_only_authors_read_feedback():
     assert learn_rules.can_acknowledge(p("bob"), is_recipient=True)
     assert not learn_rules.can_acknowledge(p("bob"), is_recipient=False)
     assert learn_rules.can_read_feedback(p("alice"), "alice")
     assert not learn_rules.can_read_feedback(p("bob"), "alice")
+    assert not learn_rules.can_read_feedback(p("wiki", "shares:publish"), "alice")

@@ -13,9 +13,28 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..auth import AuthError
+from .guard import PROBLEM_JSON, BodyTooLarge, ProblemGuard
 
-PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}, "description": "What was invalid (422)"},
+    },
+}
+# Declared on every operation (``FastAPI(responses=...)``) so the OpenAPI document says what errors look like.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "Problem details (RFC 9457)", "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}},
+    "5XX": {"description": "Problem details (RFC 9457)", "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}},
+}
 
 
 class Problem(Exception):
@@ -56,7 +75,14 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, max_body_bytes: int) -> None:
+    """Problem documents for every error, and :class:`ProblemGuard` for bodies and unexpected exceptions.
+
+    Call before adding other middleware: CORS added later wraps the guard, so browsers can read its
+    413 and 500 answers too.
+    """
+    app.add_middleware(ProblemGuard, max_body_bytes=max_body_bytes)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc.status, exc.detail, exc.title, **exc.extra)
@@ -75,9 +101,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return problem_response(request, 413, str(exc.detail), max_bytes=exc.limit)
         return problem_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(request, 500, "internal error")
+    # Unexpected exceptions are answered by ``guard.ProblemGuard`` (a 500 that keeps the connection usable).

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
-from learnloop_shared.http.pagination import Page, decode_cursor, page_from
+from fastapi import APIRouter, Query, Response
+from learnloop_shared.http.pagination import Cursor, Page, decode_cursor, page_from
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.ids import IdPath
 from pydantic import BaseModel
 
 from ..deps import Deps
@@ -16,7 +17,7 @@ from ..domain import rules
 from ..domain.acknowledgements import AckIn, Acknowledgement, Feedback, Outcome, Question, summarize
 
 router = APIRouter(prefix="/v1", tags=["learning"])
-ShareId = Annotated[str, Path(min_length=1, max_length=200)]
+ShareId = IdPath
 
 
 @router.post(
@@ -62,7 +63,7 @@ async def my_learning(
     me: CurrentPrincipal,
     deps: Deps,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[PendingShare]:
     docs = await deps.store.pending_for(me.sub, decode_cursor(cursor) if cursor else None, limit + 1)
     return page_from(docs, limit, _pending, "delivered_at")

@@ -10,4 +10,7 @@ def can_acknowledge(p: Principal, is_recipient: bool) -> bool:
 
 
 def can_read_feedback(p: Principal, author_id: str) -> bool:
-    return p.sub == author_id or p.has("shares:publish")
+    """Feedback names recipients and holds their questions: it is the author's alone. A publishing
+    system (``shares:publish``) that published for the author does not see it (it sees the share's
+    delivery status in the share service)."""
+    return p.sub == author_id

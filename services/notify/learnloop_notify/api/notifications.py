@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
-from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
+from fastapi import APIRouter, Query
+from learnloop_shared.http.pagination import Cursor, Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.ids import IdPath
 from pydantic import BaseModel
 
 from ..deps import Deps
@@ -23,7 +24,7 @@ async def list_notifications(
     unread: bool = False,
     include_muted: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[Notification]:
     docs = await deps.inbox.page(
         me.sub, unread, newest_first_filter(cursor, "created_at"), limit + 1, include_hidden=include_muted
@@ -50,9 +51,7 @@ async def read_all(me: CurrentPrincipal, deps: Deps) -> ReadAll:
 
 
 @router.post("/notifications/{notification_id}/read", response_model=Notification)
-async def mark_read(
-    notification_id: Annotated[str, Path(max_length=200)], me: CurrentPrincipal, deps: Deps
-) -> Notification:
+async def mark_read(notification_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Notification:
     doc = await deps.inbox.mark_read(me.sub, notification_id)
     if doc is None:
         raise not_found("notification")

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from learnloop_shared.http.security import CurrentPrincipal
 
 from ..deps import Deps
-from ..domain.preferences import Preferences
+from ..domain.preferences import Preferences, PreferencesIn
 
 router = APIRouter(prefix="/v1", tags=["preferences"])
 
@@ -17,5 +17,5 @@ async def get_preferences(me: CurrentPrincipal, deps: Deps) -> Preferences:
 
 
 @router.put("/me/preferences", response_model=Preferences, response_model_by_alias=True)
-async def put_preferences(body: Preferences, me: CurrentPrincipal, deps: Deps) -> Preferences:
+async def put_preferences(body: PreferencesIn, me: CurrentPrincipal, deps: Deps) -> Preferences:
     return await deps.prefs.put(me.sub, body)

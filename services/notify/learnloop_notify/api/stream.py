@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -33,14 +34,23 @@ def encode_token(token: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(token, default=str).encode()).decode().rstrip("=")
 
 
+MAX_TOKEN_CHARS = 2000
+_HEX = re.compile(r"^[0-9A-Fa-f]+$")
+
+
 def decode_token(value: str) -> dict[str, Any]:
+    """A ``Last-Event-ID`` back to the resume token it was made from: ``{"_data": "<hex>"}`` (MongoDB's
+    documented token form) and nothing else, so no client-made document ever reaches the database."""
     try:
         token = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise Problem(422, "invalid Last-Event-ID") from exc
-    if not isinstance(token, dict):
+    if not isinstance(token, dict) or set(token) != {"_data"}:
         raise Problem(422, "invalid Last-Event-ID")
-    return token
+    data = token["_data"]
+    if not isinstance(data, str) or not data or not _HEX.match(data):
+        raise Problem(422, "invalid Last-Event-ID")
+    return {"_data": data}
 
 
 def sse(event: str, data: str, event_id: str | None = None) -> bytes:
@@ -60,7 +70,7 @@ async def stream_notifications(
     request: Request,
     me: CurrentPrincipal,
     deps: Deps,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=MAX_TOKEN_CHARS)] = None,
 ) -> StreamingResponse:
     resume = decode_token(last_event_id) if last_event_id else None
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
+from learnloop_shared.http.pagination import Cursor, Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import Problem, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 
@@ -67,7 +67,7 @@ async def list_deliveries(
     deps: Deps,
     status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[DeliveryOut]:
     hook = await _own(deps, webhook_id, me.sub)
     extra = newest_first_filter(cursor, "created_at")

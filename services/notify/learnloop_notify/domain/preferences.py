@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from learnloop_shared.ids import Id
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+MutedTopic = Annotated[str, StringConstraints(min_length=1, max_length=128)]  # share's topic limit
 KindName = Literal["share.delivered", "feedback"]
 KINDS: tuple[KindName, ...] = ("share.delivered", "feedback")
 
@@ -36,7 +38,7 @@ class QuietHours(BaseModel):
 
     start: time
     end: time
-    timezone: str = "UTC"
+    timezone: str = Field("UTC", min_length=1, max_length=64)
 
     @field_validator("timezone")
     @classmethod
@@ -49,13 +51,24 @@ class QuietHours(BaseModel):
 
 
 class Preferences(BaseModel):
+    """Preferences as stored and shown. Loose on purpose: documents stored before a limit was tightened
+    still load; what clients send is checked by :class:`PreferencesIn`."""
+
     model_config = ConfigDict(extra="forbid")
 
     channels: Channels = Channels()
     digest_window_s: int | None = Field(None, ge=10, le=7 * 86400, description="Feedback digest window; default 15 min")
-    muted_topics: list[str] = Field(default_factory=list, max_length=500)
-    muted_shares: list[str] = Field(default_factory=list, max_length=5000)
+    muted_topics: list[str] = Field(default_factory=list)
+    muted_shares: list[str] = Field(default_factory=list)
     quiet_hours: QuietHours | None = None
+
+
+class PreferencesIn(Preferences):
+    """The body of ``PUT /v1/me/preferences``, with explicit limits."""
+
+    # At most 500 × 128 + 5,000 × 200 characters: a preferences document stays far below MongoDB's 16 MB.
+    muted_topics: list[MutedTopic] = Field(default_factory=list, max_length=500)
+    muted_shares: list[Id] = Field(default_factory=list, max_length=5000)
 
 
 def topic_muted(muted: list[str], topics: list[str] | tuple[str, ...]) -> bool:

@@ -90,7 +90,7 @@ class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH)
-    events: list[EventName] = Field(min_length=1, description="Notification kinds to deliver")
+    events: list[EventName] = Field(min_length=1, max_length=10, description="Notification kinds to deliver")
     secret: str = Field(min_length=10, max_length=200, description="Standard Webhooks secret, `whsec_<base64>`")
 
     @field_validator("url")

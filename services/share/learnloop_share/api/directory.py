@@ -7,15 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.ids import IdPath
 
 from ..deps import Deps
 from ..domain import rules
 from ..domain.directory import Team, TeamIn, User, UserIn, UsersSync, UsersSynced
 from ..domain.teams import find_cycle
-from ..domain.topics import normalize_topic
+from ..domain.topics import MAX_TOPIC_LENGTH, normalize_topic
 
 router = APIRouter(prefix="/v1", tags=["directory"])
-IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
+TopicPath = Annotated[str, Path(min_length=1, max_length=MAX_TOPIC_LENGTH)]
 
 
 @router.put("/users/{user_id}", response_model=User)
@@ -50,7 +51,7 @@ def _topic(topic: str) -> str:
 
 
 @router.put("/users/{user_id}/subscriptions/{topic}", response_model=User)
-async def subscribe(user_id: IdPath, topic: str, me: CurrentPrincipal, deps: Deps) -> User:
+async def subscribe(user_id: IdPath, topic: TopicPath, me: CurrentPrincipal, deps: Deps) -> User:
     if not rules.can_manage_subscriptions(me, user_id):
         raise forbidden("only the user themself may change their subscriptions")
     user = await deps.directory.subscribe(user_id, _topic(topic))
@@ -60,7 +61,7 @@ async def subscribe(user_id: IdPath, topic: str, me: CurrentPrincipal, deps: Dep
 
 
 @router.delete("/users/{user_id}/subscriptions/{topic}", response_model=User)
-async def unsubscribe(user_id: IdPath, topic: str, me: CurrentPrincipal, deps: Deps) -> User:
+async def unsubscribe(user_id: IdPath, topic: TopicPath, me: CurrentPrincipal, deps: Deps) -> User:
     if not rules.can_manage_subscriptions(me, user_id):
         raise forbidden("only the user themself may change their subscriptions")
     user = await deps.directory.unsubscribe(user_id, _topic(topic))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.ids import IdPath
 from learnloop_shared.mongo import is_duplicate
 
 from ..deps import Deps
@@ -14,7 +13,6 @@ from ..domain import rules
 from ..domain.publishers import PublisherIn, PublisherOut
 
 router = APIRouter(prefix="/v1", tags=["publishers"])
-IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
 
 
 @router.put("/publishers/{publisher_id}", response_model=PublisherOut)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
-from learnloop_shared.http.pagination import Page, newest_first_filter, page_from
+from fastapi import APIRouter, Header, Query, Response, status
+from learnloop_shared.http.pagination import Cursor, Page, newest_first_filter, page_from
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.ids import IdPath
 from pydantic import BaseModel
 
 from ..audience import check_audience
@@ -79,15 +80,20 @@ async def my_shares(
     me: CurrentPrincipal,
     deps: Deps,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[Share]:
     docs = await deps.shares.list_by_author(me.sub, newest_first_filter(cursor, "created_at"), limit + 1)
     return page_from(docs, limit, to_share, "created_at")
 
 
 @router.get("/shares/{share_id}", response_model=Share)
-async def get_share(share_id: Annotated[str, Path(max_length=200)], me: CurrentPrincipal, deps: Deps) -> Share:
+async def get_share(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Share:
     doc = await deps.shares.get(share_id)
     if doc is None or not rules.can_view_share(me, doc["author_id"]):
         raise not_found("share")
-    return to_share(doc)
+    share = to_share(doc)
+    if not rules.sees_recipients(me, share.author_id):
+        share = share.model_copy(
+            update={"audience": share.audience.model_copy(update={"users": []}), "unknown_users": []}
+        )
+    return share

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from learnloop_shared.ids import Id
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from .shares import Id, Topic
+from .shares import Topic
 
 MAX_USERS_PER_SYNC = 1000
+MAX_TEAM_MEMBERS = 50_000
 
 
 class UserIn(BaseModel):
@@ -56,7 +58,8 @@ class TeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    members: list[Id] = Field(default_factory=list, max_length=100_000)
+    # 50,000 ids of at most 200 characters keep a team document near 11 MB, under MongoDB's 16 MB.
+    members: list[Id] = Field(default_factory=list, max_length=MAX_TEAM_MEMBERS)
     teams: list[Id] = Field(default_factory=list, max_length=1000, description="Nested teams")
 
 

@@ -22,4 +22,11 @@ def can_publish_as(p: Principal, author_id: str) -> bool:
 
 
 def can_view_share(p: Principal, author_id: str) -> bool:
+    """The author, and publishing systems (to follow the delivery of what they published)."""
     return author_id == p.sub or p.has(SHARES_PUBLISH)
+
+
+def sees_recipients(p: Principal, author_id: str) -> bool:
+    """Only the author sees whom a share names (its named and unknown users): a publishing system that
+    is not the author sees the status and counts, not the learners' identities."""
+    return author_id == p.sub

@@ -8,12 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from learnloop_shared.ids import Id
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints, model_validator
 
 from .topics import normalize_topic
 
 Topic = Annotated[str, AfterValidator(normalize_topic)]
-Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
 
 MAX_NAMED = 10_000
 
@@ -51,7 +51,7 @@ class ShareDraft(BaseModel):
 
     title: str = Field(min_length=1, max_length=300)
     summary: str | None = Field(None, max_length=5000)
-    url: AnyHttpUrl | None = None
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)] | None = None
     topics: list[Topic] = Field(default_factory=list, max_length=50)
     audience: AudienceSpec
     author_id: Id | None = None
@@ -63,6 +63,15 @@ class ShareDraft(BaseModel):
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+class Audience(BaseModel):
+    """A stored share's audience: the users and teams the directory knew when it was accepted, and its
+    topics. Unlike :class:`AudienceSpec` it may be empty (every named user or team was unknown)."""
+
+    users: list[str] = Field(default_factory=list)
+    teams: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+
+
 class Share(BaseModel):
     """A share as the API shows it."""
 
@@ -72,7 +81,7 @@ class Share(BaseModel):
     summary: str | None = None
     url: str | None = None
     topics: list[str] = Field(default_factory=list)
-    audience: AudienceSpec
+    audience: Audience
     status: ShareStatus
     audience_size: int | None = None
     delivered: int = 0

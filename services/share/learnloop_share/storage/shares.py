@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain.shares import AudienceSpec, Share, ShareStatus
+from ..domain.shares import Audience, Share, ShareStatus
 
 
 def to_share(doc: Doc) -> Share:
@@ -21,7 +21,7 @@ def to_share(doc: Doc) -> Share:
         summary=doc.get("summary"),
         url=doc.get("url"),
         topics=doc.get("topics", []),
-        audience=AudienceSpec.model_construct(**doc["audience"]),
+        audience=Audience(**doc["audience"]),
         status=ShareStatus(doc["status"]),
         audience_size=doc.get("audience_size"),
         delivered=doc.get("delivered", 0),
