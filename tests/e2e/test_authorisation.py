@@ -199,9 +199,9 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         "notify",
         "PUT",
         "/v1/webhooks/{webhook_id}",
-        OWNER_ONLY,
+        ALL,  # webhook ids belong to their owner: each caller's PUT of the same id creates their own
         lambda w: (
-            f"/v1/webhooks/{w.webhook}",
+            f"/v1/webhooks/{w.webhook}-claimed",
             {"url": "https://example.com/hook", "events": ["feedback"], "secret": SECRET},
         ),
     ),
