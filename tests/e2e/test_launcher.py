@@ -71,10 +71,12 @@ def test_sigkill_of_the_launcher_leaves_no_process_and_a_second_launcher_is_refu
         launcher.proc.wait(5)
         left = wait_gone(list(children), timeout=5)
         assert not left, {pid: children[pid] for pid in left}
-        # The next run on the same var/ starts (the lock went with the killed launcher).
+        # The next run on the same var/ starts (the lock went with the killed launcher), and says that
+        # the databases persisted while the topics did not.
         again = Launcher(var, "--no-demo", ports=launcher.ports).start()
         try:
             again.wait_for(READY, START_TIMEOUT)
+            assert "keeps its topics in memory" in again.output
         finally:
             again.kill()
     finally:
