@@ -6,10 +6,16 @@ import argparse
 import logging
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .auth import ensure_local_secret, issue_token
+
+if TYPE_CHECKING:
+    from .local.launcher import PortUse
+    from .local.servers import LocalInfra
+    from .local.stack import LocalStack
 
 DEFAULT_SCOPES = ("directory:write", "shares:publish", "publishers:write")
 DEMO_USERS = {
@@ -44,7 +50,38 @@ def _seed_demo(stack: object, admin_token: str) -> None:
         client.put("/v1/teams/platform", json={"name": "Platform team", "members": ["bob", "carol"]}).raise_for_status()
 
 
+class _Interrupted(Exception):
+    """Raised from the SIGTERM/SIGINT handler so that even a blocking start-up step stops at once."""
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"learnloop run: {message}\n")
+    sys.stderr.flush()
+    return 1
+
+
+def _planned_ports(args: argparse.Namespace, mongo_ports: dict[str, int]) -> list[PortUse]:
+    from .local.launcher import PortUse
+
+    uses = [PortUse(args.kafka_port, "Kafka broker", "--kafka-port")]
+    for i, (name, port) in enumerate(mongo_ports.items()):
+        flag = "--mongo-port" if i == 0 else "--mongo-port (the next two ports are learn's and notify's)"
+        uses.append(PortUse(port, f"{name}'s database", flag))
+    for name in ("share", "learn", "notify"):
+        uses.append(PortUse(getattr(args, f"{name}_port"), f"{name} service HTTP", f"--{name}-port"))
+    return uses
+
+
+# While the launcher runs on an existing var/: its databases persist, the broker's topics do not.
+TOPICS_IN_MEMORY_NOTE = (
+    "note: {var} holds the databases of an earlier run, but the Kafka broker keeps its topics in memory, "
+    "so they start empty. Each service notices the new broker, re-sends the events its outbox sent recently "
+    "and share re-drives recent fan-outs; consumers skip what they already have, so nothing doubles."
+)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from .local.launcher import AlreadyRunning, GiveUp, RestartPolicy, Supervisor, VarLock, port_problem
     from .local.servers import LocalInfra
     from .local.stack import LocalStack
 
@@ -52,63 +89,93 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     var = Path(args.var).resolve()
     var.mkdir(parents=True, exist_ok=True)
-    secret = ensure_local_secret(var / "auth-secret")
+    lock = VarLock(var)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        return _fail(f"another `learnloop run` (pid {exc}) is already using {var}; stop it first, or use --var")
     mongo_ports = {name: args.mongo_port + i for i, name in enumerate(("share", "learn", "notify"))}
+    problem = port_problem(_planned_ports(args, mongo_ports))
+    if problem:
+        return _fail(problem)
+    existing = any((var / f"mongo-{name}").exists() for name in mongo_ports)
+    secret = ensure_local_secret(var / "auth-secret")
     infra = LocalInfra(args.kafka_port, mongo_ports, data_dir=var, log_dir=var / "log")
     stack = LocalStack(
         infra=infra,
         ports={"share": args.share_port, "learn": args.learn_port, "notify": args.notify_port},
         var_dir=var,
         secret_file=var / "auth-secret",
+        # The whole stop must fit in STOP_TIMEOUT_S: services get a short grace period.
+        extra_env={"LEARNLOOP_SHUTDOWN_HTTP_TIMEOUT_S": "1", "LEARNLOOP_SHUTDOWN_CONSUMER_TIMEOUT_S": "2"},
     )
-    stop = threading.Event()
+    supervisor = Supervisor(stack, RestartPolicy(max_restarts=args.max_restarts, window_s=args.restart_window))
+    stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
+        if not stopping:
+            raise _Interrupted
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    _out("starting Kafka broker, database and services…")
+    code = 0
     try:
+        _out("starting Kafka broker, database and services…")
+        if existing:
+            _out(TOPICS_IN_MEMORY_NOTE.format(var=var))
         stack.start()
         tokens = {u: issue_token(secret, u, DEFAULT_SCOPES if u == "alice" else ()) for u in DEMO_USERS}
         if not args.no_demo:
             _seed_demo(stack, tokens["alice"])
-        _out()
-        _out("Learnloop is running.")
-        for name in ("share", "learn", "notify"):
-            _out(f"  {name:<7} {stack.url(name)}   (API docs: {stack.url(name)}/docs)")
-        _out(f"  kafka   {infra.bootstrap}")
-        for name in mongo_ports:
-            _out(f"  mongodb {infra.mongo_url_for(name)}   ({name}'s database)")
-        _out(f"  logs    {var / 'log'}")
-        _out()
-        _out("Demo tokens (alice may write the directory and publish for others):")
-        for user, token in tokens.items():
-            _out(f"  export TOKEN_{user.upper()}={token}")
-        _out()
-        _out("Inbox page (live; open it for bob, then share something with the platform team):")
-        _out(f"  {stack.url('notify')}/inbox#token={tokens['bob']}")
-        _out()
-        _out("Try:")
-        _out(
-            f'  curl -s -X POST {stack.url("share")}/v1/shares -H "Authorization: Bearer $TOKEN_ALICE" '
-            "-H 'content-type: application/json' "
-            '-d \'{"title":"Kafka tips","audience":{"teams":["platform"]}}\''
-        )
-        _out(f'  curl -s {stack.url("notify")}/v1/notifications -H "Authorization: Bearer $TOKEN_BOB"')
-        _out()
-        _out("Press Ctrl-C to stop.")
-        while not stop.wait(0.5):
-            for name, proc in stack.processes.items():
-                if not proc.running:
-                    _out(f"{name} exited unexpectedly; see {var / 'log' / (name + '.log')}")
-                    stop.set()
+        _print_banner(stack, infra, var, tokens)
+        while True:
+            time.sleep(0.2)
+            supervisor.tick()
+    except _Interrupted:
+        pass
+    except GiveUp as exc:
+        code = _fail(str(exc))
+    except (RuntimeError, TimeoutError, OSError) as exc:  # a process that would not start: say which, no traceback
+        code = _fail(f"could not start: {exc}; logs are in {var / 'log'}")
     finally:
+        stopping = True
         _out("stopping…")
-        stack.stop()
+        stack.stop(timeout=STOP_TIMEOUT_S)
+        lock.release()
         _out("stopped.")
-    return 0
+    return code
+
+
+# SIGTERM to stopped: what an orchestrator (or a user's patience) allows before SIGKILL.
+STOP_TIMEOUT_S = 4.5
+
+
+def _print_banner(stack: LocalStack, infra: LocalInfra, var: Path, tokens: dict[str, str]) -> None:
+    _out()
+    _out("Learnloop is running.")
+    for name in ("share", "learn", "notify"):
+        _out(f"  {name:<7} {stack.url(name)}   (API docs: {stack.url(name)}/docs)")
+    _out(f"  kafka   {infra.bootstrap}")
+    for name in infra.mongo_ports:
+        _out(f"  mongodb {infra.mongo_url_for(name)}   ({name}'s database)")
+    _out(f"  logs    {var / 'log'}")
+    _out()
+    _out("Demo tokens (alice may write the directory and publish for others):")
+    for user, token in tokens.items():
+        _out(f"  export TOKEN_{user.upper()}={token}")
+    _out()
+    _out("Inbox page (live; open it for bob, then share something with the platform team):")
+    _out(f"  {stack.url('notify')}/inbox#token={tokens['bob']}")
+    _out()
+    _out("Try:")
+    _out(
+        f'  curl -s -X POST {stack.url("share")}/v1/shares -H "Authorization: Bearer $TOKEN_ALICE" '
+        "-H 'content-type: application/json' "
+        '-d \'{"title":"Kafka tips","audience":{"teams":["platform"]}}\''
+    )
+    _out(f'  curl -s {stack.url("notify")}/v1/notifications -H "Authorization: Bearer $TOKEN_BOB"')
+    _out()
+    _out("Press Ctrl-C to stop.")
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -153,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--mongo-port", type=int, default=27018, help="share's database; learn's and notify's use the next two ports"
     )
     run.add_argument("--no-demo", action="store_true", help="do not create the demo users and team")
+    run.add_argument(
+        "--max-restarts", type=int, default=5, help="give up if a process crashes more often than this in the window"
+    )
+    run.add_argument("--restart-window", type=float, default=60.0, help="the window for --max-restarts, in seconds")
     run.set_defaults(func=cmd_run)
 
     token = sub.add_parser("token", help="print a signed access token for local mode")

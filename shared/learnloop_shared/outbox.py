@@ -77,6 +77,20 @@ class Outbox:
             return len(pending)
         return 0
 
+    async def resend(self, window: timedelta, page: int = 500) -> int:
+        """Publish again every entry sent within ``window``, oldest first, for a broker that lost them.
+
+        Re-sending sets ``sent_at`` to now, which moves an entry past ``until``: each is re-sent once.
+        """
+        until = utcnow()
+        query: Doc = {"sent": True, "sent_at": {"$gte": until - window, "$lt": until}}
+        count = 0
+        while entries := await self._coll.find(query).sort("created_at", ASCENDING).limit(page).to_list():
+            if not await self.flush(entries):
+                raise RuntimeError("could not re-send the outbox to the new Kafka cluster")
+            count += len(entries)
+        return count
+
     async def relay_forever(self, interval_s: float = 1.0) -> None:
         while True:
             try:

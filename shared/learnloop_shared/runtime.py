@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
@@ -32,6 +33,7 @@ from .kafka.worker import Worker
 from .logging import configure_logging
 from .mongo import Doc, create_client, ping
 from .outbox import Outbox
+from .recovery import ClusterMarks, Step, broker_cluster_id, recover_if_new_cluster
 from .settings import Role, ServiceSettings, load_settings
 from .telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
@@ -69,6 +71,8 @@ class ServiceDefinition(Generic[S]):
     build_deps: Callable[[Runtime[S]], Awaitable[Any]]
     consumers: Callable[[Runtime[S]], Sequence[ConsumerSpec]] = lambda _rt: ()
     background: Callable[[Runtime[S]], Sequence[Awaitable[None]]] = lambda _rt: ()
+    # Consumer-side steps to run when the Kafka cluster is new (see recovery.py), by name.
+    recovery: Callable[[Runtime[S]], Mapping[str, Step]] = lambda _rt: {}
 
 
 def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | None = None) -> FastAPI:
@@ -126,6 +130,7 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
     )
     await _retry("prepare MongoDB", rt.outbox.ensure_indexes)
     rt.deps = await defn.build_deps(rt)
+    await _retry("recover after a new Kafka cluster", lambda: _recover(defn, rt))
     if settings.role.serves_api:
         rt.tasks.append(asyncio.create_task(rt.outbox.relay_forever(), name="outbox-relay"))
     if settings.role.consumes:
@@ -141,6 +146,18 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
     gc.freeze()
     log.info("service started", extra={"role": settings.role.value})
     return rt
+
+
+async def _recover(defn: ServiceDefinition[S], rt: Runtime[S]) -> None:
+    """Before anything consumes or relays: re-send what a new (empty) Kafka cluster lacks."""
+    steps: dict[str, Step] = {}
+    if rt.settings.role.serves_api:
+        steps["outbox"] = rt.outbox.resend
+    if rt.settings.role.consumes:
+        steps.update(defn.recovery(rt))
+    if steps:
+        window = timedelta(seconds=rt.settings.kafka_recovery_window_s)
+        await recover_if_new_cluster(ClusterMarks(rt.db), await broker_cluster_id(rt.settings), steps, window)
 
 
 async def _stop_runtime(rt: Runtime[Any]) -> None:

@@ -81,6 +81,12 @@ class ServiceSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=5000, description="Longest a fetch waits for new records")
     kafka_create_topics: bool = Field(True, description="Create missing topics at start-up")
     kafka_replication_factor: int = Field(1, ge=1, description="Replication factor of topics created at start-up")
+    kafka_recovery_window_s: float = Field(
+        86400.0,
+        gt=0,
+        description="On a new Kafka cluster (e.g. the local broker restarted empty): re-send events and "
+        "re-drive fan-outs from this far back",
+    )
     topics: Topics = Topics()
     partitions: Partitions = Partitions()
     consumer_batch_size: int = Field(500, ge=1, description="Most events a consumer handles in one batch")

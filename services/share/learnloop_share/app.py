@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from learnloop_shared.events import SharePublished, ShareRequested
 from learnloop_shared.kafka.consumers import ConsumerSpec
+from learnloop_shared.recovery import Step
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
 from .api import directory, publishers, shares
@@ -33,6 +34,12 @@ def consumers(rt: Runtime[ShareSettings]) -> Sequence[ConsumerSpec]:
     ]
 
 
+def recovery(rt: Runtime[ShareSettings]) -> Mapping[str, Step]:
+    """On a new Kafka cluster: deliveries of recent fan-outs may never have been consumed."""
+    deps: ShareDeps = rt.deps
+    return {"fanouts": deps.fanout.redrive_recent}
+
+
 SERVICE = ServiceDefinition[ShareSettings](
     name="share",
     title="Learnloop share service",
@@ -40,4 +47,5 @@ SERVICE = ServiceDefinition[ShareSettings](
     routers=[directory.router, shares.router, publishers.router],
     build_deps=build_deps,
     consumers=consumers,
+    recovery=recovery,
 )

@@ -1,10 +1,16 @@
 """Start the local stand-ins for Kafka (Tansu) and MongoDB (SecantusDB) as child processes.
 
 Used by ``learnloop run`` and by the test suite. Production uses Apache Kafka and MongoDB.
+
+Invariant: a child never outlives the process that started it. On Linux every child asks the kernel
+for SIGKILL when its parent goes (``PR_SET_PDEATHSIG``), so even a launcher or a pytest run killed with
+SIGKILL leaves nothing behind. The children are started directly (no shell in between), so that covers
+the whole tree: none of them starts processes of its own.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
@@ -12,7 +18,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +47,32 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[b
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when its parent dies (Linux only).
+
+    The kernel ties this to the parent *thread* that forked, so children must be started from a thread
+    that lives as long as the process (the main thread). If the parent already died between fork and
+    ``prctl``, the child is orphaned and exits at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
 @dataclass
 class ManagedProcess:
-    """A child process in its own process group, stopped with SIGTERM then SIGKILL."""
+    """A child process in its own process group, stopped with SIGTERM then SIGKILL; it dies with its parent."""
 
     name: str
     argv: list[str]
@@ -49,15 +81,27 @@ class ManagedProcess:
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> subprocess.Popen[bytes]:
+        if threading.current_thread() is not threading.main_thread():
+            log.warning("%s started from a thread other than the main one: it dies when that thread ends", self.name)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(  # noqa: S603
-            self.argv,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            start_new_session=True,
-        )
+        try:
+            # Its own session: a terminal's Ctrl-C reaches only the launcher, which stops the children in order.
+            self.proc = subprocess.Popen(  # noqa: S603
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
+            )
+        finally:
+            if not isinstance(out, int):
+                out.close()  # the child has its own copy
         return self.proc
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
 
     @property
     def running(self) -> bool:
@@ -71,17 +115,29 @@ class ManagedProcess:
                 pass
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop within %.0fs; killing", self.name, timeout)
-                self.signal(signal.SIGKILL)
-                self.proc.wait(5)
-        return self.proc.returncode
+        stop_all([self], timeout)
+        return self.proc.returncode if self.proc is not None else None
+
+
+def stop_all(processes: Iterable[ManagedProcess | None], timeout: float) -> None:
+    """SIGTERM every running process at once, SIGKILL whatever still runs after ``timeout`` seconds.
+
+    Returns once all of them have exited, so within ``timeout`` plus the moment SIGKILL takes.
+    """
+    running = [p for p in processes if p is not None and p.running]
+    for p in running:
+        p.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for p in running:
+        assert p.proc is not None
+        try:
+            p.proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.1fs; killing it", p.name, timeout)
+            p.signal(signal.SIGKILL)
+    for p in running:
+        assert p.proc is not None
+        p.proc.wait()
 
 
 def broker_binary() -> str:
@@ -95,6 +151,10 @@ def tansu_broker(port: int, log_path: Path | None = None) -> ManagedProcess:
     argv = [
         broker_binary(),
         "broker",
+        # Its topics live in memory, so every start is a new, empty cluster: give it a new cluster id
+        # (Tansu's default is a constant), which is how services notice and re-send (see recovery.py).
+        "--cluster-id",
+        f"learnloop-{uuid.uuid4().hex[:12]}",
         "--listener-url",
         url,
         "--advertised-listener-url",
@@ -180,10 +240,28 @@ class LocalInfra:
             self.stop()
             raise
 
-    def stop(self) -> None:
-        for p in [*self.databases.values(), self.broker]:
-            if p is not None:
-                p.stop()
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [p for p in [self.broker, *self.databases.values()] if p is not None]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the broker and the databases in parallel (SIGKILL after ``timeout`` seconds)."""
+        stop_all(self.processes, timeout)
+
+    def restart_broker(self, timeout: float = 30.0) -> None:
+        """Replace the broker with a new, empty one on the same port (topics must be created again)."""
+        if self.broker is not None:
+            self.broker.stop(timeout=5)
+        logs = self.log_dir
+        self.broker = tansu_broker(self.kafka_port, logs / "kafka.log" if logs else None)
+        wait_for_port("127.0.0.1", self.kafka_port, timeout, self.broker.start())
+
+    def restart_database(self, name: str, timeout: float = 30.0) -> None:
+        """Start a database again on its port and storage (its data persists unless it is in memory)."""
+        db = self.databases[name]
+        db.stop(timeout=5)
+        wait_for_port("127.0.0.1", self.mongo_ports[name], timeout, db.start())
+        _wait_for_mongo(self.mongo_url_for(name), timeout)
 
 
 def _wait_for_mongo(url: str, timeout: float) -> None:

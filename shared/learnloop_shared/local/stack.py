@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from ..settings import ServiceSettings
-from .servers import LocalInfra, ManagedProcess, wait_for_port
+from .servers import LocalInfra, ManagedProcess, stop_all, wait_for_port
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +122,26 @@ class LocalStack:
             self.stop()
             raise
 
-    def stop_services(self) -> None:
-        for proc in self.processes.values():
-            proc.stop(timeout=25)
+    def log_path(self, service: str) -> Path:
+        return self.var_dir / "log" / f"{service}.log"
 
-    def stop(self) -> None:
-        self.stop_services()
-        self.infra.stop()
+    def restart_service(self, name: str) -> ManagedProcess:
+        """Start a new process for a service whose process has exited (readiness is not awaited)."""
+        old = self.processes.get(name)
+        if old is not None:
+            old.stop(timeout=5)
+        proc = self.service_process(name)
+        self.processes[name] = proc
+        proc.start()
+        return proc
+
+    def stop_services(self, timeout: float = 25.0) -> None:
+        """Stop the services in parallel: SIGTERM, then SIGKILL whatever still runs after ``timeout``."""
+        stop_all(self.processes.values(), timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop everything within ``timeout`` seconds: the services first (so they can commit and flush
+        while the broker and databases still answer), then the broker and databases, each tier in parallel."""
+        deadline = time.monotonic() + timeout
+        self.stop_services(timeout * 0.6)
+        self.infra.stop(max(0.5, deadline - time.monotonic()))

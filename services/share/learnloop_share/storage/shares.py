@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from learnloop_shared.events import utcnow
@@ -83,6 +84,30 @@ class Shares:
                 }
             ],
             return_document=ReturnDocument.AFTER,
+        )
+
+    async def fanouts_since(self, since: datetime) -> list[str]:
+        """Shares whose fan-out is under way, or finished at or after ``since`` (oldest first)."""
+        docs = (
+            await self.coll.find(
+                {
+                    "$or": [
+                        {"status": ShareStatus.fanning_out.value},
+                        {"status": ShareStatus.delivered.value, "delivered_at": {"$gte": since}},
+                    ]
+                },
+                {"_id": 1},
+            )
+            .sort("created_at", ASCENDING)
+            .to_list()
+        )
+        return [d["_id"] for d in docs]
+
+    async def restart_fanout(self, share_id: str) -> None:
+        """Forget an unfinished fan-out's checkpoint, so that it starts again from the first recipient."""
+        await self.coll.update_one(
+            {"_id": share_id, "status": {"$ne": ShareStatus.delivered.value}},
+            {"$unset": {"fanout.last_recipient": ""}, "$set": {"delivered": 0}},
         )
 
     async def set_resolved(self, share_id: str, audience_size: int) -> None:
