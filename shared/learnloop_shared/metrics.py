@@ -46,6 +46,11 @@ EVENT_LATENCY = _meter.create_histogram(
 DEAD_LETTERS = _meter.create_counter(
     "learnloop.dead_letters", unit="{message}", description="Events sent to the dead-letter topic"
 )
+DEAD_LETTER_FAILURES = _meter.create_counter(
+    "learnloop.dead_letters.failed",
+    unit="{message}",
+    description="Events that could not even be dead-lettered (refused by the broker): skipped, see the logs",
+)
 NOTIFICATIONS_CREATED = _meter.create_counter(
     "learnloop.notifications.created", unit="{notification}", description="Notifications stored (new ones only)"
 )

@@ -4,6 +4,7 @@ dead letters, keeps going."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -79,3 +80,51 @@ def infra_tmp(unique: str):
     from pathlib import Path
 
     return Path(tempfile.mkdtemp(prefix=f"faust-{unique}-"))
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["faust", "bulk"])
+async def test_a_value_too_large_to_dead_letter_whole_is_cut_and_the_partition_goes_on(
+    infra, mongo, make_topics, unique, bulk
+):
+    """A 1,000,000-byte value plus the dead letter's envelope exceeds the producer's request size: the dead
+    letter carries a prefix, the size and the SHA-256, and the next event on the partition is stored."""
+    topic, dlq = f"in-{unique}", f"dlq-{unique}"
+    await make_topics(topic, dlq)
+    coll = mongo[f"t_{unique}"]["seen"]
+
+    async def handle(batch):
+        await insert_many_new(coll, [{"_id": r.event.id, "user": r.event.data.recipient_id} for r in batch])
+
+    settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique))
+    publisher = Publisher(settings)
+    await publisher.start()
+    spec = ConsumerSpec(
+        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
+    )
+    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+    await producer.start()
+    huge = b"x" * 999_000 + bytes(range(256)) * 3 + b"y" * 232
+    assert len(huge) == 1_000_000
+    try:
+        await worker.start()
+        await producer.send_and_wait(topic, huge, key=b"k")
+        await producer.send_and_wait(topic, encode(delivery(7)), key=b"k")
+
+        async def stored():
+            return await coll.count_documents({}) == 1
+
+        await eventually(stored)
+        [record] = await read_all(infra, dlq, expect=1)
+        dead = decode(record.value).data
+        assert len(record.value) < settings.kafka_max_request_bytes
+        assert dead.truncated and dead.original_size == 1_000_000
+        assert dead.sha256 == hashlib.sha256(huge).hexdigest()
+        assert "truncated" in dead.reason and dead.reason.startswith("not JSON")
+        prefix = base64.b64decode(dead.value_b64)
+        assert 700_000 < len(prefix) < 1_000_000 and huge.startswith(prefix)
+        assert [d["user"] for d in await coll.find().to_list()] == ["user7"]
+    finally:
+        await worker.stop()
+        await producer.stop()
+        await publisher.stop()
