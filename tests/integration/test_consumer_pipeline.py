@@ -128,3 +128,77 @@ async def test_a_value_too_large_to_dead_letter_whole_is_cut_and_the_partition_g
         await worker.stop()
         await producer.stop()
         await publisher.stop()
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["faust", "bulk"])
+async def test_a_handler_that_keeps_failing_makes_readyz_name_the_stalled_partition(
+    infra, mongo, make_topics, unique, bulk, caplog
+):
+    from types import SimpleNamespace
+
+    import httpx
+    from learnloop_shared.runtime import ServiceDefinition, create_app
+    from pymongo.errors import AutoReconnect
+
+    topic, dlq = f"in-{unique}", f"dlq-{unique}"
+    await make_topics(topic, dlq)
+    failing = True
+    handled: list[str] = []
+
+    async def handle(batch):
+        if failing:
+            raise AutoReconnect("database unreachable (simulated)")
+        handled.extend(r.event.id for r in batch)
+
+    settings = local_settings(
+        ServiceSettings,
+        infra,
+        service_name=f"test-{unique}",
+        data_dir=infra_tmp(unique),
+        role="worker",
+        consumer_stall_s=1.5,
+        shutdown_consumer_timeout_s=2,
+    )
+    publisher = Publisher(settings)
+    await publisher.start()
+    spec = ConsumerSpec(
+        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
+    )
+    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    defn = ServiceDefinition(name="test", title="t", settings_cls=ServiceSettings, routers=[], build_deps=None)
+    app = create_app(defn, settings)
+    app.state.runtime = SimpleNamespace(settings=settings, mongo=mongo, publisher=publisher, worker=worker)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+    await producer.start()
+    try:
+        await worker.start()
+        assert (await client.get("/readyz")).status_code == 200  # idle: not stalled
+        await producer.send_and_wait(topic, encode(delivery(1)), key=b"k")
+
+        async def stalled():
+            r = await client.get("/readyz")
+            return r.status_code == 503 and r.json()
+
+        body = await eventually(stalled)
+        assert body["checks"]["progress"] is False and body["checks"]["consumers"] is True
+        [stall] = body["stalled"]
+        assert stall["topic"] == topic and isinstance(stall["partition"], int)
+        assert (await client.get("/healthz")).status_code == 200  # stalled is not dead
+
+        async def logged():
+            return [r for r in caplog.records if r.getMessage().startswith(f"consumer stalled: {topic} partition")]
+
+        await eventually(logged)
+
+        failing = False
+
+        async def recovered():
+            return handled and (await client.get("/readyz")).status_code == 200
+
+        await eventually(recovered)
+    finally:
+        await client.aclose()
+        await worker.stop()
+        await producer.stop()
+        await publisher.stop()

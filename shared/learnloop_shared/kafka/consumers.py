@@ -20,6 +20,7 @@ from .. import metrics
 from ..events.codec import UndecodableEvent, decode
 from ..events.envelope import Envelope, EventData, utcnow
 from .dead_letters import DeadLetters, is_permanent
+from .progress import Progress, handling
 from .tracing import consumer_span
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,10 @@ class BatchProcessor:
         max_backoff_s: float = 5.0,
         tracer: Tracer | None = None,
         group: str = "",
+        progress: Progress | None = None,
     ) -> None:
         self.spec = spec
+        self._progress = progress
         self._dlq = dead_letters
         self._max_backoff = max_backoff_s
         self._tracer = tracer
@@ -128,13 +131,14 @@ class BatchProcessor:
     async def process(self, messages: Sequence[RawMessage]) -> None:
         """Handle one batch: inside one ``process`` span when tracing (see :mod:`.tracing`)."""
         started = time.perf_counter()
-        if self._tracer is None:
-            batch = await self._process(messages)
-        else:
-            group = str(self._attributes["messaging.consumer.group.name"])
-            span = consumer_span(self._tracer, self.spec.topic, group, (m.headers for m in messages))
-            with trace.use_span(span, end_on_exit=True):
+        with handling(self._progress, ((m.topic, m.partition) for m in messages)):
+            if self._tracer is None:
                 batch = await self._process(messages)
+            else:
+                group = str(self._attributes["messaging.consumer.group.name"])
+                span = consumer_span(self._tracer, self.spec.topic, group, (m.headers for m in messages))
+                with trace.use_span(span, end_on_exit=True):
+                    batch = await self._process(messages)
         metrics.MESSAGES_CONSUMED.add(len(messages), self._attributes)
         metrics.PROCESS_DURATION.record(time.perf_counter() - started, self._attributes)
         if batch and metrics.enabled():  # one sample per batch (per event costed ~8% of a consumer's CPU)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from learnloop_shared.events import SharePublished
+from learnloop_shared.kafka import progress
 from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.kafka.publisher import Publisher
 
@@ -90,3 +91,4 @@ class FanOut:
         acked, last, delivered = item
         await acked
         await self._shares.checkpoint(share_id, last, delivered)
+        progress.beat()  # a large audience takes long in one event: not a stalled partition
