@@ -225,10 +225,12 @@ class Worker:
 
     async def start(self) -> None:
         self._watchdog = asyncio.create_task(self._watch(), name="consumer watchdog")  # also while joining
-        for consumer in self.bulk:
-            await consumer.start()
+        # Each consumer joins its own group, and a join after a member died waits out that member's session:
+        # the joins run side by side, so a restart waits for the slowest one, not for their sum.
+        starts = [consumer.start() for consumer in self.bulk]
         if self._agents:
-            await self.app.start()  # returns once partitions are assigned
+            starts.append(self.app.start())  # returns once partitions are assigned
+        await asyncio.gather(*starts)
         for consumer in self.bulk:  # like faust: started means joined (bounded: a slow group isn't fatal)
             await consumer.wait_joined(3 * self.settings.kafka_rebalance_timeout_s)
         metrics.add_lag_source(self.lag)
