@@ -202,3 +202,41 @@ async def test_a_handler_that_keeps_failing_makes_readyz_name_the_stalled_partit
         await worker.stop()
         await producer.stop()
         await publisher.stop()
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["faust", "bulk"])
+async def test_a_consumer_out_of_its_group_too_long_is_made_to_rejoin(infra, make_topics, unique, bulk, caplog):
+    topic, dlq = f"in-{unique}", f"dlq-{unique}"
+    await make_topics(topic, dlq)
+
+    async def handle(batch):
+        return None
+
+    settings = local_settings(
+        ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique), consumer_rejoin_timeout_s=1
+    )
+    publisher = Publisher(settings)
+    await publisher.start()
+    spec = ConsumerSpec(
+        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
+    )
+    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    try:
+        await worker.start()
+        membership = worker.bulk[0].membership if bulk else worker.membership
+        assert membership.out_for() == 0 and worker.alive
+        membership.left()  # as if its partitions were revoked and never assigned again
+
+        async def asked():
+            return [r for r in caplog.records if "asking to rejoin" in r.getMessage()]
+
+        await eventually(asked)
+
+        async def rejoined():
+            return membership.out_for() == 0 and not membership.rejoin_requested
+
+        await eventually(rejoined)
+        assert worker.alive
+    finally:
+        await worker.stop()
+        await publisher.stop()
