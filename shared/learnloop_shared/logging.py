@@ -1,16 +1,48 @@
-"""Structured (JSON) logging with trace and span ids from OpenTelemetry, when a span is active."""
+"""Structured (JSON) logging with trace and span ids from OpenTelemetry, when a span is active.
+
+Importing this module (``learnloop_shared`` does) makes ``extra=`` safe for every logger: the standard
+library raises ``KeyError`` when an ``extra`` key names a ``LogRecord`` attribute (``created``,
+``name``, ``msg``, ...), which turned a log call into a failed event. Such keys are kept, renamed
+``extra_<key>``, instead.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
+_RENAMED_PREFIX = "extra_"
+_std_make_record = logging.Logger.makeRecord
+
+
+def _make_record(
+    self: logging.Logger,
+    name: str,
+    level: int,
+    fn: str,
+    lno: int,
+    msg: object,
+    args: Any,
+    exc_info: Any,
+    func: str | None = None,
+    extra: Mapping[str, object] | None = None,
+    sinfo: str | None = None,
+) -> logging.LogRecord:
+    """``Logger.makeRecord`` that renames ``extra`` keys clashing with record attributes instead of raising."""
+    if extra and any(key in _RESERVED for key in extra):
+        extra = {(_RENAMED_PREFIX + key if key in _RESERVED else key): value for key, value in extra.items()}
+    return _std_make_record(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)
+
+
+# On the class, so that loggers created before this import (any library's) are covered too.
+logging.Logger.makeRecord = _make_record  # type: ignore[method-assign]
 
 
 class JsonFormatter(logging.Formatter):

@@ -46,6 +46,11 @@ EVENT_LATENCY = _meter.create_histogram(
 DEAD_LETTERS = _meter.create_counter(
     "learnloop.dead_letters", unit="{message}", description="Events sent to the dead-letter topic"
 )
+DEAD_LETTER_FAILURES = _meter.create_counter(
+    "learnloop.dead_letters.failed",
+    unit="{message}",
+    description="Events that could not even be dead-lettered (refused by the broker): skipped, see the logs",
+)
 NOTIFICATIONS_CREATED = _meter.create_counter(
     "learnloop.notifications.created", unit="{notification}", description="Notifications stored (new ones only)"
 )
@@ -85,6 +90,51 @@ CONSUMER_LAG = _meter.create_observable_gauge(
     unit="{message}",
     description="High watermark (from the latest fetch) minus committed offset, per assigned partition",
 )
+
+
+# Stalled partitions (see ``kafka.progress``): 1 while a partition has had work in hand without progress
+# for longer than LEARNLOOP_CONSUMER_STALL_S, else 0 (only partitions with work in hand are reported).
+StallSource = Callable[[], Iterable[tuple[str, int, str, int]]]  # (topic, partition, group, 0 or 1)
+_stall_sources: list[StallSource] = []
+
+
+def _observe_stalls(_options: CallbackOptions) -> Iterator[Observation]:
+    with _lag_lock:
+        sources = list(_stall_sources)
+    for source in sources:
+        try:
+            rows = list(source())
+        except Exception as exc:  # telemetry never breaks the service
+            log.debug("consumer progress not available: %r", exc)
+            continue
+        for topic, partition, group, stalled in rows:
+            yield Observation(
+                stalled,
+                {
+                    "messaging.destination.name": topic,
+                    "messaging.destination.partition.id": str(partition),
+                    "messaging.consumer.group.name": group,
+                },
+            )
+
+
+CONSUMER_STALLED = _meter.create_observable_gauge(
+    "learnloop.consumer.stalled",
+    callbacks=[_observe_stalls],
+    unit="1",
+    description="1 while a partition has had work in hand without progress for longer than the stall limit",
+)
+
+
+def add_stall_source(source: StallSource) -> None:
+    with _lag_lock:
+        _stall_sources.append(source)
+
+
+def remove_stall_source(source: StallSource) -> None:
+    with _lag_lock:
+        if source in _stall_sources:
+            _stall_sources.remove(source)
 
 
 def add_lag_source(source: LagSource) -> None:

@@ -187,20 +187,33 @@ def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz(request: Request) -> JSONResponse:
+        # Liveness: a worker whose consumers stayed out of their group (even after being asked to rejoin)
+        # is only restarted by failing here.
+        rt: Runtime[Any] | None = getattr(request.app.state, "runtime", None)
+        worker = rt.worker if rt is not None else None
+        if worker is not None and not worker.alive:
+            return JSONResponse({"status": "consumers out of their group"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         rt: Runtime[Any] | None = getattr(request.app.state, "runtime", None)
         checks: dict[str, bool] = {"started": rt is not None}
+        body: dict[str, Any] = {}
         if rt is not None:
             checks["mongo"] = await ping(rt.mongo)
             checks["kafka"] = await rt.publisher.ready()
             if rt.settings.role.consumes and rt.worker is not None:
                 checks["consumers"] = rt.worker.ready
+                stalled = rt.worker.stalled()
+                checks["progress"] = not stalled
+                if stalled:
+                    body["stalled"] = [
+                        {"topic": s.topic, "partition": s.partition, "seconds": round(s.seconds)} for s in stalled
+                    ]
         ok = all(checks.values())
-        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse({"ready": ok, "checks": checks, **body}, status_code=200 if ok else 503)
 
     return router
 

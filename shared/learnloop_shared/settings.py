@@ -79,6 +79,12 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_s: float = Field(3.0, gt=0, description="Consumer group heartbeat interval")
     kafka_rebalance_timeout_s: float = Field(10.0, gt=0, description="Consumer group rebalance timeout")
     kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=5000, description="Longest a fetch waits for new records")
+    kafka_max_request_bytes: int = Field(
+        1048576,
+        ge=65536,
+        description="Largest produce request (aiokafka `max_request_size`); keep it at or below the broker's "
+        "`message.max.bytes`. Dead letters are cut to fit it",
+    )
     kafka_create_topics: bool = Field(True, description="Create missing topics at start-up")
     kafka_replication_factor: int = Field(1, ge=1, description="Replication factor of topics created at start-up")
     kafka_recovery_window_s: float = Field(
@@ -91,6 +97,17 @@ class ServiceSettings(BaseSettings):
     partitions: Partitions = Partitions()
     consumer_batch_size: int = Field(500, ge=1, description="Most events a consumer handles in one batch")
     consumer_batch_window_s: float = Field(0.05, gt=0, description="Longest a consumer waits to fill a batch")
+    consumer_stall_s: float = Field(
+        60.0,
+        gt=0,
+        description="A partition with work in hand and no progress for this long is reported stalled "
+        "(`/readyz` 503, metric, log)",
+    )
+    consumer_rejoin_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="A consumer out of its group this long is restarted; out twice as long, `/healthz` fails",
+    )
 
     mongo_url: SecretStr = Field(
         SecretStr("mongodb://127.0.0.1:27018/?retryWrites=false&directConnection=true"),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import uuid
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from learnloop_shared.events import decode
 from learnloop_shared.settings import Topics
-from learnloop_shared.share_requests import send, share_request
+from learnloop_shared.share_requests import send, share_request, to_kafka
 
 from ..helpers import eventually, read_all
 from .test_errors import assert_problem
@@ -85,6 +88,92 @@ async def test_share_request_in_each_mode_is_published_once(api, stack, unique, 
     await eventually(lambda: shares_titled(api, ids["alice"], f"marker {mode}"))
     assert len(await shares_titled(api, ids["alice"], title)) == 1
     assert len([n for n in (await inbox(api, ids["bob"]))["items"] if n["share_id"] == share["id"]]) == 1
+    # Valid requests are handled, not also dead-lettered (the marker was processed after all of them).
+    sent_ids = {event.get_attributes()["id"], marker.get_attributes()["id"]}
+    assert [d for d in await share_request_dead_letters(stack) if _event_id(d) in sent_ids] == []
+
+
+async def share_request_dead_letters(stack) -> list:
+    """Every dead letter of a share request, read from the start of the dead-letter topic."""
+    return [
+        d
+        for d in (decode(rec.value).data for rec in await read_all(stack.infra, TOPICS.dead_letters))
+        if d.topic == TOPICS.share_requests
+    ]
+
+
+def _event_id(dead) -> str | None:
+    """The CloudEvents id of a dead-lettered request, in either mode."""
+    if "ce_id" in dead.headers:
+        return dead.headers["ce_id"]
+    try:
+        return json.loads(base64.b64decode(dead.value_b64)).get("id")
+    except ValueError:
+        return None
+
+
+async def send_raw(stack, value: bytes, headers: list[tuple[str, bytes]], key: bytes | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=stack.infra.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(TOPICS.share_requests, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def test_requests_missing_a_required_attribute_are_dead_lettered_not_shared(api, stack, unique):
+    ids = await directory(api, unique)
+    source = await register(api, unique)
+    variants = {"no-id": "ce_id", "no-specversion": "ce_specversion", "specversion-0.3": None}
+    for name, drop in variants.items():
+        data = {"author_id": ids["alice"], "title": f"{name} {unique}", "audience": {"users": [ids["bob"]]}}
+        value, headers = to_kafka(share_request(source, data), "binary")
+        headers = [(k, b"0.3" if drop is None and k == "ce_specversion" else v) for k, v in headers if k != drop]
+        for _ in range(2):  # twice: without an id, each copy used to become a share of its own
+            await send_raw(stack, value, headers)
+    ok = share_request(
+        source, {"author_id": ids["alice"], "title": f"ok {unique}", "audience": {"users": [ids["bob"]]}}
+    )
+    await send(stack.infra.bootstrap, TOPICS.share_requests, ok, "binary")
+    await eventually(lambda: shares_titled(api, ids["alice"], f"ok {unique}"))
+
+    async def dead_lettered():
+        found: dict[str, list[str]] = {}
+        for d in await share_request_dead_letters(stack):
+            raw = base64.b64decode(d.value_b64).decode("utf-8", "replace")
+            for name in variants:
+                if f"{name} {unique}" in raw:
+                    found.setdefault(name, []).append(d.reason)
+        return all(len(found.get(name, [])) == 2 for name in variants) and found
+
+    reasons = await eventually(dead_lettered, timeout=20)
+    assert all("'id'" in r for r in reasons["no-id"])
+    assert all("'specversion'" in r for r in reasons["no-specversion"])
+    assert all("must be '1.0'" in r for r in reasons["specversion-0.3"])
+    for name in variants:
+        assert await shares_titled(api, ids["alice"], f"{name} {unique}") == []
+
+
+async def test_a_huge_garbage_value_is_dead_lettered_and_its_partition_goes_on(api, stack, unique):
+    ids = await directory(api, unique)
+    source = await register(api, unique)
+    key = f"same-partition-{unique}".encode()
+    huge = (unique.encode() * 100_000)[:1_000_000]
+    await send_raw(stack, huge, [], key=key)
+    ok = share_request(
+        source, {"author_id": ids["alice"], "title": f"after {unique}", "audience": {"users": [ids["bob"]]}}
+    )
+    await send(stack.infra.bootstrap, TOPICS.share_requests, ok, "structured", key=key.decode())
+    await eventually(lambda: shares_titled(api, ids["alice"], f"after {unique}"), timeout=30)
+
+    digest = hashlib.sha256(huge).hexdigest()
+    dead = await eventually(lambda: _with_digest(stack, digest))
+    assert dead.truncated and dead.original_size == 1_000_000 and "truncated" in dead.reason
+    assert huge.startswith(base64.b64decode(dead.value_b64))
+
+
+async def _with_digest(stack, digest: str):
+    return next((d for d in await share_request_dead_letters(stack) if d.sha256 == digest), None)
 
 
 async def test_unknown_sources_and_invalid_requests_are_dead_lettered(api, stack, unique):
@@ -124,8 +213,6 @@ async def test_unknown_sources_and_invalid_requests_are_dead_lettered(api, stack
     assert "author_id" in reasons["no-author"]
 
     # Garbage is dead-lettered too, and the consumer keeps going.
-    from aiokafka import AIOKafkaProducer
-
     producer = AIOKafkaProducer(bootstrap_servers=stack.infra.bootstrap)
     await producer.start()
     await producer.send_and_wait(TOPICS.share_requests, b"\x00\x01 not an event")

@@ -106,3 +106,55 @@ def test_fast_delivery_encoding_matches_the_contract_encoder():
     for recipient in ("bob", 'we"ird\\id', "ü", "tab\there"):
         assert enc.encode(recipient) == encode(delivered_event(doc, recipient, "/learnloop/share", time=at))
         assert decode(enc.encode(recipient)).data.recipient_id == recipient
+
+
+def _request_headers(**override: bytes | None) -> list[tuple[str, bytes]]:
+    from learnloop_shared.events import ShareRequested
+
+    headers = {
+        "ce_id": b"r-1",
+        "ce_source": b"urn:test",
+        "ce_type": ShareRequested.event_type.encode(),
+        "ce_specversion": b"1.0",
+        "content-type": b"application/json",
+    }
+    headers.update(override)
+    return [(k, v) for k, v in headers.items() if v is not None]
+
+
+_REQUEST_DATA = {"author_id": "a", "title": "t", "audience": {"users": ["b"]}}
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"ce_id": None}, "Missing required attribute: 'id'"),
+        ({"ce_specversion": None}, "Missing required attribute: 'specversion'"),
+        ({"ce_source": None}, "Missing required attribute: 'source'"),
+        ({"ce_type": None}, "Missing required attribute: 'type'"),
+        ({"ce_specversion": b"0.3"}, "'specversion' must be '1.0'"),
+        ({"ce_id": b""}, "'id' must not be None or empty"),
+    ],
+)
+def test_binary_mode_requires_every_required_attribute(override, reason):
+    from learnloop_shared.events import ShareRequested
+    from learnloop_shared.events.bindings import decode_kafka
+
+    accept = {ShareRequested.event_type: ShareRequested}
+    assert decode_kafka(None, json.dumps(_REQUEST_DATA).encode(), _request_headers(), accept).id == "r-1"
+    with pytest.raises(UndecodableEvent, match=reason):
+        decode_kafka(None, json.dumps(_REQUEST_DATA).encode(), _request_headers(**override), accept)
+
+
+@pytest.mark.parametrize("missing", ["id", "source", "type", "specversion"])
+def test_structured_mode_requires_every_required_attribute(missing):
+    from learnloop_shared.events import ShareRequested
+    from learnloop_shared.events.bindings import decode_kafka
+
+    accept = {ShareRequested.event_type: ShareRequested}
+    doc = {"id": "r-1", "source": "urn:test", "type": ShareRequested.event_type, "specversion": "1.0"}
+    headers = [("content-type", b"application/cloudevents+json")]
+    assert decode_kafka(None, json.dumps({**doc, "data": _REQUEST_DATA}).encode(), headers, accept).id == "r-1"
+    for bad in ({k: v for k, v in doc.items() if k != missing}, {**doc, "specversion": "0.3"}):
+        with pytest.raises(UndecodableEvent, match="not a CloudEvent"):
+            decode_kafka(None, json.dumps({**bad, "data": _REQUEST_DATA}).encode(), headers, accept)

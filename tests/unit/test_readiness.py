@@ -8,6 +8,7 @@ import httpx
 import pytest
 from learnloop_share.app import SERVICE
 from learnloop_share.config import ShareSettings
+from learnloop_shared.kafka.progress import Stall
 from learnloop_shared.runtime import create_app
 from learnloop_shared.settings import Role
 
@@ -24,7 +25,15 @@ class Admin:
         return {"ok": 1}
 
 
-def runtime(*, mongo: bool = True, kafka: bool = True, joined: bool = True, draining: bool = False):
+def runtime(
+    *,
+    mongo: bool = True,
+    kafka: bool = True,
+    joined: bool = True,
+    draining: bool = False,
+    stalled: tuple[Stall, ...] = (),
+    alive: bool = True,
+):
     async def ready() -> bool:
         return kafka
 
@@ -32,16 +41,16 @@ def runtime(*, mongo: bool = True, kafka: bool = True, joined: bool = True, drai
         settings=ShareSettings(auth_secret=SECRET, role=Role.worker),
         mongo=SimpleNamespace(admin=Admin(mongo)),
         publisher=SimpleNamespace(ready=ready),
-        worker=SimpleNamespace(ready=joined and not draining),
+        worker=SimpleNamespace(ready=joined and not draining, stalled=lambda: list(stalled), alive=alive),
     )
 
 
-async def readyz(rt) -> httpx.Response:
+async def readyz(rt, path: str = "/readyz") -> httpx.Response:
     app = create_app(SERVICE, ShareSettings(auth_secret=SECRET, role=Role.worker))
     if rt is not None:
         app.state.runtime = rt
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        return await client.get("/readyz")
+        return await client.get(path)
 
 
 @pytest.mark.parametrize(
@@ -52,6 +61,7 @@ async def readyz(rt) -> httpx.Response:
         (runtime(kafka=False), "kafka"),
         (runtime(joined=False), "consumers"),
         (runtime(draining=True), "consumers"),
+        (runtime(stalled=(Stall("learnloop.share-requests", 2, 75.0),)), "progress"),
     ],
 )
 async def test_not_ready(rt, failing):
@@ -63,5 +73,18 @@ async def test_ready():
     r = await readyz(runtime())
     assert r.status_code == 200 and r.json() == {
         "ready": True,
-        "checks": {"started": True, "mongo": True, "kafka": True, "consumers": True},
+        "checks": {"started": True, "mongo": True, "kafka": True, "consumers": True, "progress": True},
     }
+
+
+async def test_a_stalled_partition_is_named():
+    r = await readyz(runtime(stalled=(Stall("learnloop.share-requests", 2, 75.4),)))
+    assert r.status_code == 503
+    assert r.json()["stalled"] == [{"topic": "learnloop.share-requests", "partition": 2, "seconds": 75}]
+
+
+async def test_liveness_fails_only_when_consumers_stay_out_of_their_group():
+    assert (await readyz(runtime(), "/healthz")).status_code == 200
+    assert (await readyz(None, "/healthz")).status_code == 200  # starting
+    assert (await readyz(runtime(joined=False), "/healthz")).status_code == 200  # not ready is not dead
+    assert (await readyz(runtime(alive=False), "/healthz")).status_code == 503

@@ -97,7 +97,12 @@ class NotificationCreated(EventData):
 
 
 class EventDeadLettered(EventData):
-    """Written to the dead-letter topic with the original bytes (base64) and the reason."""
+    """Written to the dead-letter topic with the original bytes (base64) and the reason.
+
+    ``original_size`` and ``sha256`` describe the original value. When the whole of it would not fit in
+    one produce request, ``value_b64`` holds only its first bytes, ``truncated`` is true and the reason
+    says so; the key and headers are then dropped too if they alone would not fit.
+    """
 
     event_type: ClassVar[str] = "io.learnloop.event.deadlettered.v1"
 
@@ -109,6 +114,9 @@ class EventDeadLettered(EventData):
     key_b64: str | None = None
     value_b64: str
     headers: dict[str, str] = Field(default_factory=dict)
+    original_size: int | None = None  # bytes of the original value (absent in older dead letters)
+    sha256: str | None = None  # hex SHA-256 of the original value
+    truncated: bool = False
 
 
 ALL_EVENTS: tuple[type[EventData], ...] = (

@@ -34,6 +34,7 @@ from aiokafka.errors import KafkaError
 from ..settings import ServiceSettings
 from .connection import client_options
 from .consumers import BatchProcessor, RawMessage
+from .progress import Membership, Progress
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,17 @@ PIPELINE_DEPTH = 2
 
 
 class BulkConsumer:
-    def __init__(self, settings: ServiceSettings, topic: str, group: str, processor: BatchProcessor) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        topic: str,
+        group: str,
+        processor: BatchProcessor,
+        progress: Progress | None = None,
+    ) -> None:
         self.group = group
+        self.membership = Membership(group)
+        self._progress = progress
         self._joined = asyncio.Event()
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._settings = settings
@@ -81,6 +91,14 @@ class BulkConsumer:
     @property
     def joined(self) -> bool:
         return self._joined.is_set()
+
+    def request_rejoin(self) -> None:
+        """Ask the group coordinator for a fresh join (aiokafka's coordinator, pinned version): forgets the
+        coordinator, so that it is looked up again, and rejoins with the next round of its routine."""
+        coordinator = self._consumer._coordinator
+        if coordinator is not None:
+            coordinator.coordinator_dead()
+            coordinator.request_rejoin()
 
     async def wait_joined(self, timeout: float) -> None:
         try:
@@ -214,8 +232,11 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         # Runs inside the rebalance: finish and commit the batch in hand before giving partitions up.
+        self._owner.membership.left()
         for tp in revoked:
             self._owner._committed.pop(tp, None)
+        if self._owner._progress is not None:
+            self._owner._progress.forget((tp.topic, tp.partition) for tp in revoked)
         try:
             await self._owner._settle()
         except Exception:
@@ -224,6 +245,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         self._owner._joined.set()
+        self._owner.membership.joined()
         if assigned:  # for the lag gauge; fetched aside so that the rebalance isn't held up
             task = asyncio.create_task(self._owner._load_committed(list(assigned)))
             self._owner._side_tasks.add(task)

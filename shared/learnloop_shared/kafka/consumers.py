@@ -19,7 +19,8 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, Ser
 from .. import metrics
 from ..events.codec import UndecodableEvent, decode
 from ..events.envelope import Envelope, EventData, utcnow
-from .dead_letters import DeadLetters
+from .dead_letters import DeadLetters, is_permanent
+from .progress import Progress, handling
 from .tracing import consumer_span
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,10 @@ class BatchProcessor:
         max_backoff_s: float = 5.0,
         tracer: Tracer | None = None,
         group: str = "",
+        progress: Progress | None = None,
     ) -> None:
         self.spec = spec
+        self._progress = progress
         self._dlq = dead_letters
         self._max_backoff = max_backoff_s
         self._tracer = tracer
@@ -128,13 +131,14 @@ class BatchProcessor:
     async def process(self, messages: Sequence[RawMessage]) -> None:
         """Handle one batch: inside one ``process`` span when tracing (see :mod:`.tracing`)."""
         started = time.perf_counter()
-        if self._tracer is None:
-            batch = await self._process(messages)
-        else:
-            group = str(self._attributes["messaging.consumer.group.name"])
-            span = consumer_span(self._tracer, self.spec.topic, group, (m.headers for m in messages))
-            with trace.use_span(span, end_on_exit=True):
+        with handling(self._progress, ((m.topic, m.partition) for m in messages)):
+            if self._tracer is None:
                 batch = await self._process(messages)
+            else:
+                group = str(self._attributes["messaging.consumer.group.name"])
+                span = consumer_span(self._tracer, self.spec.topic, group, (m.headers for m in messages))
+                with trace.use_span(span, end_on_exit=True):
+                    batch = await self._process(messages)
         metrics.MESSAGES_CONSUMED.add(len(messages), self._attributes)
         metrics.PROCESS_DURATION.record(time.perf_counter() - started, self._attributes)
         if batch and metrics.enabled():  # one sample per batch (per event costed ~8% of a consumer's CPU)
@@ -193,6 +197,14 @@ class BatchProcessor:
             await self._handle([item])
 
     async def _dead_letter(self, msg: RawMessage, reason: str) -> None:
+        """Write ``msg`` to the dead-letter topic; never returns without having written it or given up.
+
+        A passing broker failure is retried with backoff (the partition waits, as for any passing
+        failure). A dead letter that can never be written (refused by the broker, or a bug) is logged as
+        an error with the message's coordinates and counted, and the consumer moves on: one message must
+        not stop its partition for good.
+        """
+        attempt = 0
         while True:
             try:
                 await self._dlq.send(
@@ -207,9 +219,29 @@ class BatchProcessor:
                 )
                 metrics.DEAD_LETTERS.add(1, self._dlq_attributes)
                 return
-            except KafkaError as exc:
-                log.warning("dead-letter topic unavailable, retrying: %r", exc)
-                await asyncio.sleep(1)
+            except Exception as exc:
+                if is_permanent(exc):
+                    log.error(
+                        "consumer %s: could not dead-letter %s/%d@%d, skipping it: %r (reason it was rejected: %s)",
+                        self.spec.name,
+                        msg.topic,
+                        msg.partition,
+                        msg.offset,
+                        exc,
+                        reason,
+                        extra={
+                            "consumer": self.spec.name,
+                            "topic": msg.topic,
+                            "partition": msg.partition,
+                            "offset": msg.offset,
+                        },
+                    )
+                    metrics.DEAD_LETTER_FAILURES.add(1, self._dlq_attributes)
+                    return
+                attempt += 1
+                delay = min(self._max_backoff, 0.1 * 2**attempt)
+                log.warning("dead-letter topic unavailable, retrying in %.1fs: %r", delay, exc)
+                await asyncio.sleep(delay)
 
 
 def _type_of(value: bytes | None) -> str | None:

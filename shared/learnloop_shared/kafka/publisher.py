@@ -58,7 +58,9 @@ class Publisher:
             linger_ms=5,
             max_batch_size=256 * 1024,
             compression_type=None,
+            max_request_size=settings.kafka_max_request_bytes,
         )
+        self.max_request_bytes = settings.kafka_max_request_bytes
         self._tracer = tracer
         self.started = False
 

@@ -20,6 +20,7 @@ from ..settings import ServiceSettings
 from .bulk import FETCH_MAX_BYTES, BulkConsumer
 from .consumers import BatchProcessor, ConsumerSpec, RawMessage
 from .dead_letters import DeadLetters
+from .progress import Membership, Progress, Stall
 
 log = logging.getLogger(__name__)
 
@@ -88,25 +89,98 @@ class Worker:
         )
         setattr(self.app, _FETCH_WAIT_ATTR, settings.kafka_fetch_max_wait_ms)
         self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+        self.progress = Progress(settings.consumer_stall_s)
+        self.membership = Membership(settings.consumer_group)
         self.bulk: list[BulkConsumer] = []
         self._agents = 0
+        self._watchdog: asyncio.Task[None] | None = None
         for spec in specs:
             if spec.bulk:
                 group = f"{settings.consumer_group}.{spec.name}"
-                processor = BatchProcessor(spec, dead_letters, tracer=tracer, group=group)
-                self.bulk.append(BulkConsumer(settings, spec.topic, group, processor))
+                processor = BatchProcessor(spec, dead_letters, tracer=tracer, group=group, progress=self.progress)
+                self.bulk.append(BulkConsumer(settings, spec.topic, group, processor, self.progress))
             else:
-                self._add_agent(spec, BatchProcessor(spec, dead_letters, tracer=tracer, group=settings.consumer_group))
+                processor = BatchProcessor(
+                    spec, dead_letters, tracer=tracer, group=settings.consumer_group, progress=self.progress
+                )
+                self._add_agent(spec, processor)
                 self._agents += 1
         self.joined = self._agents == 0
+        if not self._agents:
+            self.membership.joined()
 
     async def _on_assigned(self, sender: Any, assigned: Any = None, **kwargs: Any) -> None:
         self.joined = True
+        self.membership.joined()
+
+    async def _on_revoked(self, sender: Any, revoked: Any = None, **kwargs: Any) -> None:
+        self.membership.left()
+        self.progress.forget((tp.topic, tp.partition) for tp in revoked or ())
 
     @property
     def ready(self) -> bool:
         """Every consumer has joined its group, and none is draining."""
         return self.joined and all(b.joined for b in self.bulk) and not self.draining
+
+    def stalled(self) -> list[Stall]:
+        """Partitions with work in hand and no progress for longer than ``consumer_stall_s``."""
+        return self.progress.stalled()
+
+    @property
+    def alive(self) -> bool:
+        """False once a consumer has been out of its group for twice ``consumer_rejoin_timeout_s``: it was
+        asked to rejoin after one timeout and still is not back, so the process should be restarted."""
+        limit = 2 * self.settings.consumer_rejoin_timeout_s
+        return self.draining or all(m.out_for() <= limit for m in self._memberships())
+
+    def _memberships(self) -> list[Membership]:
+        return ([self.membership] if self._agents else []) + [b.membership for b in self.bulk]
+
+    async def _watch(self) -> None:
+        """Periodically: report stalled partitions (log, metric) and ask consumers out of their group too
+        long to rejoin."""
+        s = self.settings
+        interval = max(0.2, min(5.0, s.consumer_stall_s / 4, s.consumer_rejoin_timeout_s / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.progress.check(s.consumer_group)
+                for membership in self._memberships():
+                    if membership.rejoin_requested or membership.out_for() <= s.consumer_rejoin_timeout_s:
+                        continue
+                    log.warning(
+                        "consumer %s out of its group for %.0fs: asking to rejoin",
+                        membership.name,
+                        membership.out_for(),
+                        extra={"group": membership.name},
+                    )
+                    membership.rejoin_requested = True
+                    self._request_rejoin(membership)
+            except Exception:
+                log.exception("consumer watchdog failed (retrying)")
+
+    def _request_rejoin(self, membership: Membership) -> None:
+        for consumer in self.bulk:
+            if consumer.membership is membership:
+                consumer.request_rejoin()
+                return
+        # faust's aiokafka consumer lives on faust's consumer thread: ask on that thread's loop.
+        thread: Any = getattr(self.app.consumer, "_thread", None)
+        faust_consumer = getattr(thread, "_consumer", None)
+        if faust_consumer is not None and faust_consumer._coordinator is not None:
+            coordinator = faust_consumer._coordinator
+
+            def rejoin() -> None:
+                coordinator.coordinator_dead()
+                coordinator.request_rejoin()
+
+            thread.thread_loop.call_soon_threadsafe(rejoin)
+
+    def _stall_rows(self) -> list[tuple[str, int, str, int]]:
+        stalled = {(s.topic, s.partition) for s in self.progress.stalled()}
+        group = self.settings.consumer_group
+        return [(t, p, group, int((t, p) in stalled)) for t, p in self.progress.busy()]
 
     def _add_agent(self, spec: ConsumerSpec, processor: BatchProcessor) -> None:
         topic = self.app.topic(spec.topic, value_serializer="raw", key_serializer="raw", allow_empty=True)
@@ -150,17 +224,24 @@ class Worker:
             self._idle.set()
 
     async def start(self) -> None:
-        for consumer in self.bulk:
-            await consumer.start()
+        self._watchdog = asyncio.create_task(self._watch(), name="consumer watchdog")  # also while joining
+        # Each consumer joins its own group, and a join after a member died waits out that member's session:
+        # the joins run side by side, so a restart waits for the slowest one, not for their sum.
+        starts = [consumer.start() for consumer in self.bulk]
         if self._agents:
-            await self.app.start()  # returns once partitions are assigned
+            starts.append(self.app.start())  # returns once partitions are assigned
+        await asyncio.gather(*starts)
         for consumer in self.bulk:  # like faust: started means joined (bounded: a slow group isn't fatal)
             await consumer.wait_joined(3 * self.settings.kafka_rebalance_timeout_s)
         metrics.add_lag_source(self.lag)
+        metrics.add_stall_source(self._stall_rows)
 
     async def stop(self) -> None:
         """Finish the batches in hand, commit their offsets and stop (within the configured timeout)."""
         metrics.remove_lag_source(self.lag)
+        metrics.remove_stall_source(self._stall_rows)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         self.draining = True
         timeout = self.settings.shutdown_consumer_timeout_s
         deadline = asyncio.get_running_loop().time() + timeout

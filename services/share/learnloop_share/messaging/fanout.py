@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from learnloop_shared.events import SharePublished, utcnow
+from learnloop_shared.kafka import progress
 from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.kafka.publisher import Publisher
 
@@ -127,3 +128,4 @@ class FanOut:
         await acked
         if store:
             await self._shares.checkpoint(share_id, last, delivered)
+        progress.beat()  # a large audience takes long in one event: not a stalled partition

@@ -63,7 +63,7 @@ class ShareRequests:
                     "share_id": accepted.share.id,
                     "source": ev.source,
                     "event_id": ev.id,
-                    "created": accepted.created,
+                    "new_share": accepted.created,
                 },
             )
         return rejected
