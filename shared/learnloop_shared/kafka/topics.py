@@ -28,7 +28,12 @@ async def ensure_topics(settings: ServiceSettings) -> None:
             # One at a time: a concurrent creator makes only that topic fail, not the batch.
             try:
                 await admin.create_topics([topic])
-                log.info("created topic", extra={"topic": topic.name, "partitions": topic.num_partitions})
+                log.info(
+                    "created topic %s (%d partitions)",
+                    topic.name,
+                    topic.num_partitions,
+                    extra={"topic": topic.name, "partitions": topic.num_partitions},
+                )
             except TopicAlreadyExistsError:
                 pass
     finally:
