@@ -326,3 +326,15 @@ def test_binary_share_request_matches_its_asyncapi_message():
     header_doc = {k: v.decode() for k, v in headers}
     assert jsonschema_rs.validator_for(_standalone(doc, message["headers"])).is_valid(header_doc)
     assert jsonschema_rs.validator_for(_standalone(doc, message["payload"])).is_valid(json.loads(value))
+
+
+@pytest.mark.parametrize("service", ["share", "learn", "notify"])
+def test_committed_openapi_is_what_a_configured_service_serves(service):
+    import importlib
+
+    from learnloop_shared.runtime import create_app
+
+    defn = importlib.import_module(f"learnloop_{service}.app").SERVICE
+    settings = defn.settings_cls(auth_secret="a-test-secret-that-is-long-enough-for-hs256")
+    served = create_app(defn, settings).openapi()
+    assert served == json.loads((REPO / "docs" / "openapi" / f"{service}.json").read_text())
