@@ -26,8 +26,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint browser-deps
+test: $(STAMP) lint browser-deps asyncapi-cli
 	$(BIN)/python -m pytest -q -ra
+
+# The AsyncAPI CLI (npm, pinned) that validates docs/asyncapi.yaml in the tests; installed once into .tools/.
+ASYNCAPI_CLI_VERSION := 6.2.0
+ASYNCAPI_DIR := .tools/asyncapi
+ASYNCAPI_STAMP := $(ASYNCAPI_DIR)/.installed-$(ASYNCAPI_CLI_VERSION)
+
+.PHONY: asyncapi-cli
+asyncapi-cli: $(ASYNCAPI_STAMP)
+
+$(ASYNCAPI_STAMP):
+	@command -v npm >/dev/null || { echo "npm not found: the AsyncAPI check needs Node.js 20 and npm" >&2; exit 1; }
+	npm install --prefix $(ASYNCAPI_DIR) --save-exact --no-audit --no-fund --loglevel=error @asyncapi/cli@$(ASYNCAPI_CLI_VERSION)
+	@touch $@
 
 # Debian's Chromium for the inbox page's browser test (never `playwright install`); skips quietly if it can't.
 .PHONY: browser-deps
@@ -44,7 +57,7 @@ e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .tools .pytest_cache .mypy_cache .ruff_cache
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.fanout

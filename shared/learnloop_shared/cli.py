@@ -206,6 +206,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contracts(args: argparse.Namespace) -> int:
+    from .contracts_doc import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="learnloop", description=__doc__)
     parser.add_argument("--var", default="var", help="local data folder (default: ./var)")
@@ -248,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--topic", action="append", default=[], help="audience: subscribers of a topic (repeatable)")
     pub.add_argument("--dry-run", action="store_true", help="print the Kafka headers and value instead of sending")
     pub.set_defaults(func=cmd_publish)
+
+    from .contracts_doc import add_arguments
+
+    contracts = sub.add_parser("contracts", help="generate the event schemas, AsyncAPI and OpenAPI documents in docs/")
+    add_arguments(contracts)
+    contracts.set_defaults(func=cmd_contracts)
     return parser
 
 

@@ -30,7 +30,8 @@ class Role(StrEnum):
 
 
 class Topics(BaseModel):
-    """Topic names: the one place they are defined."""
+    """Topic names: the one place they are defined. A new topic also needs a partition count in
+    :class:`Partitions` and its key and events in ``learnloop_shared.asyncapi.TOPIC_CONTRACTS``."""
 
     shares: str = Field("learnloop.shares", description="`share.published` events, keyed by share")
     deliveries: str = Field("learnloop.deliveries", description="`share.delivered` events, keyed by recipient")

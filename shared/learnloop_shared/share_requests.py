@@ -15,7 +15,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from .events.contracts import ShareRequested
-from .events.envelope import utcnow
+from .events.envelope import dataschema_for, utcnow
 
 Mode = Literal["binary", "structured"]
 
@@ -30,6 +30,7 @@ def share_request(
         "specversion": "1.0",
         "time": utcnow(),
         "datacontenttype": "application/json",
+        "dataschema": dataschema_for(ShareRequested.event_type),
     }
     if subject:
         attributes["subject"] = subject

@@ -106,6 +106,8 @@ async def test_signed_cloudevents_in_order_with_retries(api, receiver, unique):
     events = await eventually(all_delivered, timeout=20)
     # Every request is a signed CloudEvent; the first was retried twice; order is kept per subscriber.
     assert all(e["type"] == "io.learnloop.notification.created.v1" and e["specversion"] == "1.0" for e in events)
+    schema = "https://learnloop.io/schemas/events/io.learnloop.notification.created.v1.json"
+    assert all(e["dataschema"] == schema for e in events)
     assert [e["data"]["share_id"] for e in events] == [sids[0]] * 3 + sids[1:]
     assert all(
         r["headers"]["content-type"] == "application/cloudevents+json" for r in receiver.received[f"flaky-2-{unique}"]

@@ -117,6 +117,7 @@ def typed(raw: RawEnvelope, cls: type[D]) -> Envelope[D]:
         time=raw.time,
         subject=raw.subject,
         datacontenttype=raw.datacontenttype or "application/json",
+        dataschema=raw.dataschema,
         schema_version=raw.schema_version,
         data=data,
     )

@@ -3,6 +3,10 @@
 Every event on Kafka is a CloudEvent in structured JSON mode. ``type`` names the event and its
 version (``io.learnloop.share.published.v1``); a breaking change gets a new type and an upcaster.
 Consumers ignore unknown fields.
+
+Every event we produce names the JSON Schema of its ``data`` in the CloudEvents ``dataschema`` attribute
+(:func:`dataschema_for`); the schema is committed as ``docs/events/<type>.json`` with that URI as ``$id``.
+Events from other systems may omit it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field
 SPECVERSION = "1.0"
 JSON = "application/json"
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+# Base of the ``dataschema`` URIs: an identifier (the ``$id`` of docs/events/<type>.json), not fetched by consumers.
+SCHEMA_BASE_URL = "https://learnloop.io/schemas/events/"
+
+
+def dataschema_for(event_type: str) -> str:
+    """The ``dataschema`` URI of an event type: ``SCHEMA_BASE_URL + <type> + ".json"``."""
+    return f"{SCHEMA_BASE_URL}{event_type}.json"
 
 
 def utcnow() -> datetime:
@@ -49,6 +60,7 @@ class Envelope(BaseModel, Generic[D]):
     time: datetime = Field(default_factory=utcnow)
     subject: str | None = None
     datacontenttype: str = JSON
+    dataschema: str | None = None
     schema_version: int = 1
     data: D
 
@@ -65,6 +77,7 @@ class RawEnvelope(BaseModel):
     time: datetime | None = None
     subject: str | None = None
     datacontenttype: str | None = JSON
+    dataschema: str | None = None
     schema_version: int = 1
     data: Any = None
 
@@ -105,5 +118,6 @@ def make_event(
         type=data.event_type,
         subject=subject,
         time=time or utcnow(),
+        dataschema=dataschema_for(data.event_type),
         data=data,
     )
