@@ -48,7 +48,7 @@ async def share_env(infra, mongo, make_topics, unique):
     await publisher.start()
     outbox = Outbox(db, publisher)
     await outbox.ensure_indexes()
-    intake = ShareIntake(mongo, shares, directory, outbox, topics["shares"], "/test")
+    intake = ShareIntake(shares, directory, outbox, topics["shares"], "/test")
     yield settings, topics, directory, shares, audience, publisher, intake
     await publisher.stop()
 

@@ -28,7 +28,7 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     await store.adopt_legacy_recipients()
     return LearnDeps(
         store=store,
-        recorder=Recorder(rt.mongo, store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
+        recorder=Recorder(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
         audience=AudienceRecorder(store),
     )
 

@@ -43,7 +43,7 @@ async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
     for repo in (directory, shares, publishers, audience, previews):
         await repo.ensure_indexes()
     resolver = AudienceResolver(directory, audience, s.fanout_batch_size)
-    intake = ShareIntake(rt.mongo, shares, directory, rt.outbox, s.topics.shares, rt.source)
+    intake = ShareIntake(shares, directory, rt.outbox, s.topics.shares, rt.source)
     return ShareDeps(
         settings=s,
         directory=directory,
