@@ -28,8 +28,8 @@ from .http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from .kafka.consumers import ConsumerSpec
 from .kafka.dead_letters import DeadLetters
 from .kafka.publisher import Publisher
+from .kafka.runner import ConsumerRunner
 from .kafka.topics import ensure_topics
-from .kafka.worker import Worker
 from .logging import configure_logging
 from .mongo import Doc, create_client, ping
 from .outbox import Outbox
@@ -52,7 +52,7 @@ class Runtime(Generic[S]):
     verifier: TokenVerifier
     outbox: Outbox
     dead_letters: DeadLetters
-    worker: Worker | None = None
+    consumers: ConsumerRunner | None = None
     deps: Any = None  # the service's own dependencies (repositories, use cases)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     telemetry: Telemetry = field(default_factory=Telemetry.disabled)
@@ -138,8 +138,8 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
         for job in defn.background(rt):
             rt.tasks.append(asyncio.ensure_future(job))
         if specs:
-            rt.worker = Worker(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
-            await rt.worker.start()
+            rt.consumers = ConsumerRunner(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
+            await rt.consumers.start()
     # Everything built so far lives as long as the process: keep it out of the cyclic collector's full
     # passes, which otherwise walk it again and again while a consumer churns through events.
     gc.collect()
@@ -161,8 +161,8 @@ async def _recover(defn: ServiceDefinition[S], rt: Runtime[S]) -> None:
 
 
 async def _stop_runtime(rt: Runtime[Any]) -> None:
-    if rt.worker is not None:
-        await rt.worker.stop()
+    if rt.consumers is not None:
+        await rt.consumers.stop()
     for task in rt.tasks:
         task.cancel()
     await asyncio.gather(*rt.tasks, return_exceptions=True)
@@ -191,8 +191,8 @@ def _health_router() -> APIRouter:
         # Liveness: a worker whose consumers stayed out of their group (even after being asked to rejoin)
         # is only restarted by failing here.
         rt: Runtime[Any] | None = getattr(request.app.state, "runtime", None)
-        worker = rt.worker if rt is not None else None
-        if worker is not None and not worker.alive:
+        runner = rt.consumers if rt is not None else None
+        if runner is not None and not runner.alive:
             return JSONResponse({"status": "consumers out of their group"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
@@ -204,9 +204,9 @@ def _health_router() -> APIRouter:
         if rt is not None:
             checks["mongo"] = await ping(rt.mongo)
             checks["kafka"] = await rt.publisher.ready()
-            if rt.settings.role.consumes and rt.worker is not None:
-                checks["consumers"] = rt.worker.ready
-                stalled = rt.worker.stalled()
+            if rt.settings.role.consumes and rt.consumers is not None:
+                checks["consumers"] = rt.consumers.ready
+                stalled = rt.consumers.stalled()
                 checks["progress"] = not stalled
                 if stalled:
                     body["stalled"] = [

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from learnloop_notify.config import NotifySettings
-from learnloop_notify.messaging.webhook_dispatcher import WebhookDispatcher
-from learnloop_notify.messaging.webhook_http import WebhookHttp
+from learnloop_notify.jobs.webhook_http import WebhookHttp
+from learnloop_notify.jobs.webhooks import WebhookDispatcher
 from learnloop_shared.events import utcnow
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -21,13 +21,13 @@ def consumers(rt: Runtime[LearnSettings]) -> Sequence[ConsumerSpec]:
             name="shares",
             topic=t.shares,
             accept={SharePublished.event_type: SharePublished},
-            handler=deps.audience.handle,
+            handler=deps.on_deliveries.handle,
         ),
         ConsumerSpec(
             name="deliveries",
             topic=t.deliveries,
             accept={ShareDelivered.event_type: ShareDelivered},
-            handler=deps.audience.handle,
+            handler=deps.on_deliveries.handle,
             bulk=True,  # one event per recipient
         ),
     ]

@@ -21,14 +21,14 @@ def consumers(rt: Runtime[NotifySettings]) -> Sequence[ConsumerSpec]:
             name="deliveries",
             topic=t.deliveries,
             accept={ShareDelivered.event_type: ShareDelivered},
-            handler=deps.notifier.handle,
+            handler=deps.on_events.handle,
             bulk=True,  # one event per recipient
         ),
         ConsumerSpec(
             name="acknowledgements",
             topic=t.acknowledgements,
             accept={LearningAcknowledged.event_type: LearningAcknowledged},
-            handler=deps.notifier.handle,
+            handler=deps.on_events.handle,
         ),
     ]
 

@@ -10,14 +10,15 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import NotifySettings
-from .messaging.digest_sender import DigestSender
-from .messaging.notifier import Notifier
-from .messaging.sink import NotificationSink
-from .messaging.webhook_dispatcher import WebhookDispatcher
+from .jobs.digests import DigestSender
+from .jobs.webhooks import WebhookDispatcher
+from .messaging.notifier import NotifyHandlers
 from .storage.digests import DigestStore
 from .storage.inbox import Inbox
 from .storage.preferences import PreferenceStore
 from .storage.webhooks import WebhookStore
+from .usecases.notifier import Notifier
+from .usecases.sink import NotificationSink
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class NotifyDeps:
     prefs: PreferenceStore
     webhooks: WebhookStore
     notifier: Notifier
+    on_events: NotifyHandlers
     digest_sender: DigestSender
     dispatcher: WebhookDispatcher
 
@@ -38,12 +40,14 @@ async def build_deps(rt: Runtime[NotifySettings]) -> NotifyDeps:
         await repo.ensure_indexes()
     await webhooks.adopt_legacy_ids()
     sink = NotificationSink(inbox, prefs, webhooks, rt.source)
+    notifier = Notifier(sink, digests, prefs, s.digest_window_s)
     return NotifyDeps(
         settings=s,
         inbox=inbox,
         prefs=prefs,
         webhooks=webhooks,
-        notifier=Notifier(sink, digests, prefs, s.digest_window_s),
+        notifier=notifier,
+        on_events=NotifyHandlers(notifier),
         digest_sender=DigestSender(digests, sink, s.digest_poll_s),
         dispatcher=WebhookDispatcher(webhooks, s, rt.dead_letters),
     )

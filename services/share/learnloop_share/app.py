@@ -22,13 +22,13 @@ def consumers(rt: Runtime[ShareSettings]) -> Sequence[ConsumerSpec]:
             name="fanout",
             topic=rt.settings.topics.shares,
             accept={SharePublished.event_type: SharePublished},
-            handler=deps.fanout.handle,
+            handler=deps.on_shares.handle,
         ),
         ConsumerSpec(
             name="share-requests",
             topic=rt.settings.topics.share_requests,
             accept={ShareRequested.event_type: ShareRequested},
-            handler=deps.requests.handle,
+            handler=deps.on_requests.handle,
             decoder=decode_request,
         ),
     ]

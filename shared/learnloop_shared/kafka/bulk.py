@@ -213,7 +213,7 @@ class BulkConsumer:
                 log.debug("committed offset of %s unknown: %r", tp, exc)
 
     def lag(self) -> list[tuple[str, int, str, int]]:
-        """(topic, partition, group, lag): fetch high watermark minus committed offset (see ``Worker.lag``)."""
+        """(topic, partition, group, lag): fetch high watermark minus committed offset (see ``ConsumerRunner.lag``)."""
         rows = []
         for tp in self._consumer.assignment():
             highwater = self._consumer.highwater(tp)

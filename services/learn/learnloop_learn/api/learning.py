@@ -33,7 +33,7 @@ async def acknowledge(
     recipient = await deps.store.is_recipient(share, me.sub) if share else False
     if share is None or not rules.can_acknowledge(me, recipient):
         raise not_found("share")
-    ack = await deps.recorder.record(share, me.sub, body)
+    ack = await deps.acknowledging.acknowledge(share, me.sub, body)
     response.status_code = 201 if ack.outcome is Outcome.created else 200
     return ack
 

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.acknowledgements import COMPLETES_LEARNING
 from ..domain.audience import MAX_BUCKET, Bucket
-from .audience import AudienceStore
+from .recipients import RecipientBuckets
 
 log = logging.getLogger(__name__)
 LEGACY_RECIPIENTS = "recipients"  # one document per recipient, before buckets
@@ -26,7 +26,7 @@ class LearningStore:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._db = db
         self.shares = db["shares"]
-        self.audience = AudienceStore(db)
+        self.audience = RecipientBuckets(db)
         self.progress = db["progress"]  # "<share>|<user>": what a recipient acknowledged, once they have
         self.acks = db["acknowledgements"]
         self._stored_shares: OrderedDict[str, None] = OrderedDict()  # the most recent ones

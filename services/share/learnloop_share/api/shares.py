@@ -12,12 +12,12 @@ from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
 from pydantic import BaseModel
 
-from ..audience import check_audience
 from ..deps import Deps
 from ..domain import rules
 from ..domain.shares import Share, ShareDraft
-from ..publishing import Dedup, IdempotencyConflict
 from ..storage.shares import to_share
+from ..usecases.audience import check_audience
+from ..usecases.publishing import Dedup, IdempotencyConflict
 
 router = APIRouter(prefix="/v1", tags=["shares"])
 PREVIEW_SAMPLE = 20

@@ -1,4 +1,4 @@
-"""Learn who may acknowledge what: shares (authors, titles) and their deliveries, stored in bulk."""
+"""Shares and deliveries from Kafka, handed to :mod:`..usecases.recipients` a batch at a time."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from learnloop_shared.events import ShareDelivered, SharePublished
 from learnloop_shared.kafka.consumers import Received
 from learnloop_shared.mongo import Doc
 
-from ..domain.audience import Delivered, buckets_of
-from ..storage.learning import LearningStore
+from ..domain.audience import Delivered
+from ..usecases.recipients import RecordRecipients
 
 
-class AudienceRecorder:
-    def __init__(self, store: LearningStore) -> None:
-        self._store = store
+class RecipientHandlers:
+    def __init__(self, recipients: RecordRecipients) -> None:
+        self._recipients = recipients
 
     async def handle(self, batch: Sequence[Received]) -> None:
         shares: dict[str, Doc] = {}
@@ -28,8 +28,7 @@ class AudienceRecorder:
                     shares[d.share_id] = _share_doc(d)
                 m = item.message
                 delivered.append(Delivered(d.share_id, d.recipient_id, d.published_at, m.partition, m.offset))
-        await self._store.upsert_shares(list(shares.values()))
-        await self._store.add_recipients(buckets_of(delivered))
+        await self._recipients.record(list(shares.values()), delivered)
 
 
 def _share_doc(d: SharePublished | ShareDelivered) -> Doc:

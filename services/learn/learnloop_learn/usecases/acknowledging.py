@@ -9,11 +9,13 @@ from learnloop_shared.metrics import ACKNOWLEDGEMENTS
 from learnloop_shared.mongo import Doc
 from learnloop_shared.outbox import Outbox, retry_transient
 
-from .domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome
-from .storage.learning import LearningStore
+from ..domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome
+from ..storage.learning import LearningStore
 
 
-class Recorder:
+class Acknowledging:
+    """Acknowledging a share: the acknowledgement, the recipient's progress and the event, in one unit of work."""
+
     def __init__(self, store: LearningStore, outbox: Outbox, topic: str, source: str) -> None:
         self._store = store
         self._outbox = outbox
@@ -21,7 +23,7 @@ class Recorder:
         self._source = source
 
     @retry_transient
-    async def record(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
+    async def acknowledge(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
         share_id = share["_id"]
         now = utcnow()
         doc: Doc = {

@@ -12,10 +12,10 @@ from learnloop_shared.events import Audience, SharePublished, make_event, stable
 from learnloop_shared.mongo import Doc
 from learnloop_shared.outbox import Outbox, retry_transient
 
+from ..domain.shares import Share, ShareDraft, ShareStatus
+from ..storage.directory import Directory
+from ..storage.shares import Shares, to_share
 from .audience import check_audience
-from .domain.shares import Share, ShareDraft, ShareStatus
-from .storage.directory import Directory
-from .storage.shares import Shares, to_share
 
 
 class IdempotencyConflict(Exception):

@@ -16,7 +16,7 @@ from learnloop_shared.events import utcnow
 from ..domain.digests import digest_text, latest_ratings
 from ..domain.notifications import for_digest
 from ..storage.digests import DigestStore
-from .sink import NotificationSink
+from ..usecases.sink import NotificationSink
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from ..domain.audience import Bucket, leftover
 log = logging.getLogger(__name__)
 
 
-class AudienceStore:
+class RecipientBuckets:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.coll = db["audience"]
 
