@@ -12,6 +12,7 @@ from learnloop_shared.runtime import Runtime
 from .config import LearnSettings
 from .messaging.recipients import RecipientHandlers
 from .storage.learning import LearningStore
+from .storage.migrations import adopt_legacy_recipients
 from .usecases.acknowledging import Acknowledging
 from .usecases.recipients import RecordRecipients
 
@@ -26,7 +27,7 @@ class LearnDeps:
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     store = LearningStore(rt.db)
     await store.ensure_indexes()
-    await store.adopt_legacy_recipients()
+    await adopt_legacy_recipients(store)
     return LearnDeps(
         store=store,
         acknowledging=Acknowledging(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),

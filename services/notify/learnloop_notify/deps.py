@@ -15,6 +15,7 @@ from .jobs.webhooks import WebhookDispatcher
 from .messaging.notifier import NotifyHandlers
 from .storage.digests import DigestStore
 from .storage.inbox import Inbox
+from .storage.migrations import rekey_webhooks
 from .storage.preferences import PreferenceStore
 from .storage.webhooks import WebhookStore
 from .usecases.notifier import Notifier
@@ -38,7 +39,7 @@ async def build_deps(rt: Runtime[NotifySettings]) -> NotifyDeps:
     inbox, prefs, webhooks, digests = Inbox(rt.db), PreferenceStore(rt.db), WebhookStore(rt.db), DigestStore(rt.db)
     for repo in (inbox, webhooks, digests):
         await repo.ensure_indexes()
-    await webhooks.adopt_legacy_ids()
+    await rekey_webhooks(webhooks)
     sink = NotificationSink(inbox, prefs, webhooks, rt.source)
     notifier = Notifier(sink, digests, prefs, s.digest_window_s)
     return NotifyDeps(

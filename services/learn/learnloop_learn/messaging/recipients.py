@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import ShareDelivered, SharePublished
 from learnloop_shared.kafka.consumers import Received
-from learnloop_shared.mongo import Doc
 
 from ..domain.audience import Delivered
 from ..usecases.recipients import RecordRecipients

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import Envelope, LearningAcknowledged, make_event, utcnow
 from learnloop_shared.metrics import ACKNOWLEDGEMENTS
-from learnloop_shared.mongo import Doc
 from learnloop_shared.outbox import Outbox, retry_transient
 
 from ..domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome

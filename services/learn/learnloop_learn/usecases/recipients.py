@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.mongo import Doc
+from learnloop_shared.documents import Doc
 
 from ..domain.audience import Delivered, buckets_of
 from ..storage.learning import LearningStore

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from learnloop_shared.http.pagination import Cursor, Page, newest_first_filter, page_from
+from learnloop_shared.http.pagination import Cursor, Page, page_from, position
 from learnloop_shared.http.problems import Problem, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 
@@ -70,8 +70,5 @@ async def list_deliveries(
     cursor: Cursor = None,
 ) -> Page[DeliveryOut]:
     hook = await _own(deps, webhook_id, me.sub)
-    extra = newest_first_filter(cursor, "created_at")
-    if status:
-        extra["status"] = status
-    docs = await deps.webhooks.list(str(hook["_id"]), extra, limit + 1)
+    docs = await deps.webhooks.list(str(hook["_id"]), status, position(cursor), limit + 1)
     return page_from(docs, limit, to_delivery, "created_at")

@@ -20,9 +20,9 @@ import uuid
 from datetime import timedelta
 
 import httpx
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import utcnow
 from learnloop_shared.kafka.dead_letters import DeadLetters
-from learnloop_shared.mongo import Doc
 
 from ..config import NotifySettings
 from ..domain.webhooks import AddressRefused, InvalidWebhookUrl, backoff_s, sign
@@ -102,18 +102,7 @@ class WebhookDispatcher:
         if error is not None:
             await self._failed(delivery, attempt, status, error)
             return
-        await self._store.record(
-            delivery["_id"],
-            {
-                "$set": {
-                    "status": "delivered",
-                    "attempts": attempt,
-                    "last_status_code": status,
-                    "last_error": None,
-                    "delivered_at": utcnow(),
-                }
-            },
-        )
+        await self._store.mark_delivered(delivery["_id"], attempt, status)
 
     async def _send(self, hook: Doc, delivery: Doc) -> tuple[int | None, str | None]:
         """One attempt: the status code, and why it failed (None if it succeeded). Never raises, except
@@ -148,21 +137,8 @@ class WebhookDispatcher:
                 headers=[],
                 reason=f"webhook delivery failed after {attempt} attempts: {error}",
             )
-            await self._store.record(
-                delivery["_id"],
-                {"$set": {"status": "dead", "attempts": attempt, "last_status_code": status, "last_error": error}},
-            )
+            await self._store.mark_dead(delivery["_id"], attempt, status, error)
             log.warning("webhook delivery dead-lettered", extra={"delivery": delivery["_id"], "error": error})
             return
         delay = backoff_s(attempt, self._s.webhook_backoff_base_s, self._s.webhook_backoff_max_s)
-        await self._store.record(
-            delivery["_id"],
-            {
-                "$set": {
-                    "attempts": attempt,
-                    "last_status_code": status,
-                    "last_error": error,
-                    "next_attempt_at": utcnow() + timedelta(seconds=delay),
-                }
-            },
-        )
+        await self._store.schedule_retry(delivery["_id"], attempt, status, error, utcnow() + timedelta(seconds=delay))

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import Envelope, LearningAcknowledged, ShareDelivered, utcnow
-from learnloop_shared.mongo import Doc
 
 from ..domain.notifications import first_learner, for_delivery, for_feedback
 from ..domain.preferences import quiet_until

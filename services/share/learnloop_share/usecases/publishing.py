@@ -8,8 +8,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import Audience, SharePublished, make_event, stable_event_id, utcnow
-from learnloop_shared.mongo import Doc
 from learnloop_shared.outbox import Outbox, retry_transient
 
 from ..domain.shares import Share, ShareDraft, ShareStatus
