@@ -171,16 +171,6 @@ class Outbox:
             count += len(entries)
         return count
 
-    async def relay_forever(self, interval_s: float = 1.0) -> None:
-        while True:
-            try:
-                await self.relay_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox relay failed: %r", exc)
-            await asyncio.sleep(interval_s)
-
 
 async def _commit(session: AsyncClientSession) -> None:
     start = time.monotonic()

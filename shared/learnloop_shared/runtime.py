@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from .auth import TokenVerifier
 from .http.metrics import metrics_router
 from .http.problems import PROBLEM_RESPONSES, install_problem_handlers
+from .jobs import Job, JobRunner
 from .kafka.consumers import ConsumerSpec
 from .kafka.dead_letters import DeadLetters
 from .kafka.publisher import Publisher
@@ -54,7 +55,7 @@ class Runtime(Generic[S]):
     dead_letters: DeadLetters
     consumers: ConsumerRunner | None = None
     deps: Any = None  # the service's own dependencies (repositories, use cases)
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    jobs: JobRunner | None = None
     telemetry: Telemetry = field(default_factory=Telemetry.disabled)
 
     @property
@@ -70,7 +71,8 @@ class ServiceDefinition(Generic[S]):
     routers: Sequence[APIRouter]
     build_deps: Callable[[Runtime[S]], Awaitable[Any]]
     consumers: Callable[[Runtime[S]], Sequence[ConsumerSpec]] = lambda _rt: ()
-    background: Callable[[Runtime[S]], Sequence[Awaitable[None]]] = lambda _rt: ()
+    # Periodic jobs (see jobs.py); each runs in the processes of its role. The outbox relay is the runtime's own.
+    jobs: Callable[[Runtime[S]], Sequence[Job]] = lambda _rt: ()
     # Consumer-side steps to run when the Kafka cluster is new (see recovery.py), by name.
     recovery: Callable[[Runtime[S]], Mapping[str, Step]] = lambda _rt: {}
 
@@ -131,12 +133,11 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
     await _retry("prepare MongoDB", rt.outbox.ensure_indexes)
     rt.deps = await defn.build_deps(rt)
     await _retry("recover after a new Kafka cluster", lambda: _recover(defn, rt))
-    if settings.role.serves_api:
-        rt.tasks.append(asyncio.create_task(rt.outbox.relay_forever(), name="outbox-relay"))
+    jobs = [Job("outbox-relay", rt.outbox.relay_once, every_s=1.0, runs_on="api"), *defn.jobs(rt)]
+    rt.jobs = JobRunner([j for j in jobs if _runs_here(j, settings.role)])
+    rt.jobs.start()
     if settings.role.consumes:
         specs = defn.consumers(rt)
-        for job in defn.background(rt):
-            rt.tasks.append(asyncio.ensure_future(job))
         if specs:
             rt.consumers = ConsumerRunner(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
             await rt.consumers.start()
@@ -146,6 +147,10 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
     gc.freeze()
     log.info("service started", extra={"role": settings.role.value})
     return rt
+
+
+def _runs_here(job: Job, role: Role) -> bool:
+    return role.serves_api if job.runs_on == "api" else role.consumes
 
 
 async def _recover(defn: ServiceDefinition[S], rt: Runtime[S]) -> None:
@@ -163,9 +168,8 @@ async def _recover(defn: ServiceDefinition[S], rt: Runtime[S]) -> None:
 async def _stop_runtime(rt: Runtime[Any]) -> None:
     if rt.consumers is not None:
         await rt.consumers.stop()
-    for task in rt.tasks:
-        task.cancel()
-    await asyncio.gather(*rt.tasks, return_exceptions=True)
+    if rt.jobs is not None:
+        await rt.jobs.stop()
     await rt.publisher.stop()
     await rt.mongo.close()
     log.info("service stopped")

@@ -49,7 +49,7 @@ async def build_deps(rt: Runtime[NotifySettings]) -> NotifyDeps:
         webhooks=webhooks,
         notifier=notifier,
         on_events=NotifyHandlers(notifier),
-        digest_sender=DigestSender(digests, sink, s.digest_poll_s),
+        digest_sender=DigestSender(digests, sink),
         dispatcher=WebhookDispatcher(webhooks, s, rt.dead_letters),
     )
 

@@ -1,5 +1,5 @@
 """Deliver queued webhooks: signed (Standard Webhooks), in order per webhook, retried with exponential
-backoff, dead-lettered after the last attempt. Runs in every notify worker.
+backoff, dead-lettered after the last attempt. A periodic job in every notify worker.
 
 Each webhook's queue is worked by one worker at a time (a lease), one delivery after another, so a
 subscriber sees its events in order; different webhooks are delivered concurrently, so a slow or dead
@@ -52,22 +52,14 @@ class WebhookDispatcher:
         # A lease outlives the longest attempt, so no other worker starts the same delivery meanwhile.
         self._lease_s = max(LEASE_S, 2 * settings.webhook_timeout_s)
 
-    async def run(self) -> None:
-        try:
-            while True:
-                try:
-                    await self.dispatch_once()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("webhook dispatch pass failed: %r", exc)
-                await asyncio.sleep(0.2)
-        finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def close(self) -> None:
+        """On shutdown: stop the webhook queues being worked (their leases expire; nothing is lost)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def dispatch_once(self) -> None:
+        """One pass (a periodic job): start working every webhook with a due delivery that is not in hand."""
         for webhook_id in await self._store.webhooks_with_due(utcnow()):
             if webhook_id in self._busy:
                 continue
