@@ -40,6 +40,7 @@ from .telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
+D = TypeVar("D")
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Runtime(Generic[S]):
     outbox: Outbox
     dead_letters: DeadLetters
     consumers: ConsumerRunner | None = None
-    deps: Any = None  # the service's own dependencies (repositories, use cases)
+    deps: object = None  # the service's own dependencies (see ServiceDefinition); typed where they are used
     jobs: JobRunner | None = None
     telemetry: Telemetry = field(default_factory=Telemetry.disabled)
 
@@ -64,20 +65,23 @@ class Runtime(Generic[S]):
 
 
 @dataclass(frozen=True)
-class ServiceDefinition(Generic[S]):
+class ServiceDefinition(Generic[S, D]):
+    """A service: its settings, routes, and the dependencies (``D``: repositories, use cases, handlers) that
+    its consumers, jobs and recovery steps are declared from."""
+
     name: str
     title: str
     settings_cls: type[S]
     routers: Sequence[APIRouter]
-    build_deps: Callable[[Runtime[S]], Awaitable[Any]]
-    consumers: Callable[[Runtime[S]], Sequence[ConsumerSpec]] = lambda _rt: ()
+    build_deps: Callable[[Runtime[S]], Awaitable[D]]
+    consumers: Callable[[Runtime[S], D], Sequence[ConsumerSpec]] = lambda _rt, _deps: ()
     # Periodic jobs (see jobs.py); each runs in the processes of its role. The outbox relay is the runtime's own.
-    jobs: Callable[[Runtime[S]], Sequence[Job]] = lambda _rt: ()
+    jobs: Callable[[Runtime[S], D], Sequence[Job]] = lambda _rt, _deps: ()
     # Consumer-side steps to run when the Kafka cluster is new (see recovery.py), by name.
-    recovery: Callable[[Runtime[S]], Mapping[str, Step]] = lambda _rt: {}
+    recovery: Callable[[Runtime[S], D], Mapping[str, Step]] = lambda _rt, _deps: {}
 
 
-def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | None = None) -> FastAPI:
+def create_app(defn: ServiceDefinition[S, Any], settings: S, telemetry: Telemetry | None = None) -> FastAPI:
     tel = telemetry or Telemetry.disabled(f"learnloop-{defn.name}")
 
     @contextlib.asynccontextmanager
@@ -113,7 +117,7 @@ def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | N
     return app
 
 
-async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry) -> Runtime[S]:
+async def _start_runtime(defn: ServiceDefinition[S, D], settings: S, tel: Telemetry) -> Runtime[S]:
     mongo = create_client(settings, tel.mongo_listeners())
     publisher = Publisher(settings, tel.tracer("learnloop.kafka"))
     if settings.kafka_create_topics:
@@ -131,13 +135,14 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
         telemetry=tel,
     )
     await _retry("prepare MongoDB", rt.outbox.ensure_indexes)
-    rt.deps = await defn.build_deps(rt)
-    await _retry("recover after a new Kafka cluster", lambda: _recover(defn, rt))
-    jobs = [Job("outbox-relay", rt.outbox.relay_once, every_s=1.0, runs_on="api"), *defn.jobs(rt)]
+    deps = await defn.build_deps(rt)
+    rt.deps = deps
+    await _retry("recover after a new Kafka cluster", lambda: _recover(defn, rt, deps))
+    jobs = [Job("outbox-relay", rt.outbox.relay_once, every_s=1.0, runs_on="api"), *defn.jobs(rt, deps)]
     rt.jobs = JobRunner([j for j in jobs if _runs_here(j, settings.role)])
     rt.jobs.start()
     if settings.role.consumes:
-        specs = defn.consumers(rt)
+        specs = defn.consumers(rt, deps)
         if specs:
             rt.consumers = ConsumerRunner(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
             await rt.consumers.start()
@@ -153,13 +158,13 @@ def _runs_here(job: Job, role: Role) -> bool:
     return role.serves_api if job.runs_on == "api" else role.consumes
 
 
-async def _recover(defn: ServiceDefinition[S], rt: Runtime[S]) -> None:
+async def _recover(defn: ServiceDefinition[S, D], rt: Runtime[S], deps: D) -> None:
     """Before anything consumes or relays: re-send what a new (empty) Kafka cluster lacks."""
     steps: dict[str, Step] = {}
     if rt.settings.role.serves_api:
         steps["outbox"] = rt.outbox.resend
     if rt.settings.role.consumes:
-        steps.update(defn.recovery(rt))
+        steps.update(defn.recovery(rt, deps))
     if steps:
         window = timedelta(seconds=rt.settings.kafka_recovery_window_s)
         await recover_if_new_cluster(ClusterMarks(rt.db), await broker_cluster_id(rt.settings), steps, window)
@@ -222,7 +227,7 @@ def _health_router() -> APIRouter:
     return router
 
 
-def main(defn: ServiceDefinition[S], argv: Sequence[str] | None = None) -> None:
+def main(defn: ServiceDefinition[S, Any], argv: Sequence[str] | None = None) -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(prog=f"python -m learnloop_{defn.name}", description=defn.title)

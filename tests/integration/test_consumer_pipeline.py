@@ -41,8 +41,7 @@ async def test_bad_messages_go_to_dead_letters_and_good_ones_are_stored_once(inf
     settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique))
     publisher = Publisher(settings)
     await publisher.start()
-    accept = {ShareDelivered.event_type: ShareDelivered}
-    spec = ConsumerSpec(name="test", topic=topic, accept=accept, handler=handle, bulk=bulk)
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
     worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
@@ -98,9 +97,7 @@ async def test_a_value_too_large_to_dead_letter_whole_is_cut_and_the_partition_g
     settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique))
     publisher = Publisher(settings)
     await publisher.start()
-    spec = ConsumerSpec(
-        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
-    )
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
     worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
@@ -161,9 +158,7 @@ async def test_a_handler_that_keeps_failing_makes_readyz_name_the_stalled_partit
     )
     publisher = Publisher(settings)
     await publisher.start()
-    spec = ConsumerSpec(
-        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
-    )
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
     worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     defn = ServiceDefinition(name="test", title="t", settings_cls=ServiceSettings, routers=[], build_deps=None)
     app = create_app(defn, settings)
@@ -217,9 +212,7 @@ async def test_a_consumer_out_of_its_group_too_long_is_made_to_rejoin(infra, mak
     )
     publisher = Publisher(settings)
     await publisher.start()
-    spec = ConsumerSpec(
-        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
-    )
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
     worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     try:
         await worker.start()

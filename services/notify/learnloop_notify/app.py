@@ -14,36 +14,32 @@ from .config import NotifySettings
 from .deps import NotifyDeps, build_deps
 
 
-def consumers(rt: Runtime[NotifySettings]) -> Sequence[ConsumerSpec]:
-    deps: NotifyDeps = rt.deps
+def consumers(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[ConsumerSpec]:
     t = rt.settings.topics
     return [
         ConsumerSpec(
             name="deliveries",
             topic=t.deliveries,
-            accept={ShareDelivered.event_type: ShareDelivered},
-            handler=deps.on_events.handle,
+            handlers={ShareDelivered: deps.on_events.on_delivered},
             bulk=True,  # one event per recipient
         ),
         ConsumerSpec(
             name="acknowledgements",
             topic=t.acknowledgements,
-            accept={LearningAcknowledged.event_type: LearningAcknowledged},
-            handler=deps.on_events.handle,
+            handlers={LearningAcknowledged: deps.on_events.on_acknowledged},
         ),
     ]
 
 
-def jobs(rt: Runtime[NotifySettings]) -> Sequence[Job]:
+def jobs(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[Job]:
     """Worker-side: digests that are due, and webhook deliveries."""
-    deps: NotifyDeps = rt.deps
     return [
         Job("digests", deps.digest_sender.send_due, every_s=rt.settings.digest_poll_s),
         Job("webhooks", deps.dispatcher.dispatch_once, every_s=0.2, max_backoff_s=5.0, close=deps.dispatcher.close),
     ]
 
 
-SERVICE = ServiceDefinition[NotifySettings](
+SERVICE = ServiceDefinition[NotifySettings, NotifyDeps](
     name="notify",
     title="Learnloop notify service",
     settings_cls=NotifySettings,

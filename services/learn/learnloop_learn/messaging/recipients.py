@@ -16,18 +16,24 @@ class RecipientHandlers:
     def __init__(self, recipients: RecordRecipients) -> None:
         self._recipients = recipients
 
-    async def handle(self, batch: Sequence[Received]) -> None:
+    async def on_published(self, batch: Sequence[Received]) -> None:
+        shares: dict[str, Doc] = {}
+        for item in batch:
+            d: SharePublished = item.event.data
+            shares[d.share_id] = _share_doc(d)
+        await self._recipients.record(list(shares.values()), [])
+
+    async def on_delivered(self, batch: Sequence[Received]) -> None:
+        """One event per recipient: the share comes with each delivery, so learn knows it even if its
+        ``share.published`` comes later. The Kafka coordinates name the recipient bucket."""
         shares: dict[str, Doc] = {}
         delivered: list[Delivered] = []
         for item in batch:
-            d = item.event.data
-            if isinstance(d, SharePublished):
+            d: ShareDelivered = item.event.data
+            if d.share_id not in shares:
                 shares[d.share_id] = _share_doc(d)
-            elif isinstance(d, ShareDelivered):
-                if d.share_id not in shares:
-                    shares[d.share_id] = _share_doc(d)
-                m = item.message
-                delivered.append(Delivered(d.share_id, d.recipient_id, d.published_at, m.partition, m.offset))
+            m = item.message
+            delivered.append(Delivered(d.share_id, d.recipient_id, d.published_at, m.partition, m.offset))
         await self._recipients.record(list(shares.values()), delivered)
 
 

@@ -13,5 +13,8 @@ class NotifyHandlers:
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
 
-    async def handle(self, batch: Sequence[Received]) -> None:
-        await self._notifier.notify([item.event for item in batch])
+    async def on_delivered(self, batch: Sequence[Received]) -> None:
+        await self._notifier.delivered([item.event for item in batch])
+
+    async def on_acknowledged(self, batch: Sequence[Received]) -> None:
+        await self._notifier.acknowledged([item.event for item in batch])

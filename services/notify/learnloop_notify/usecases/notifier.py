@@ -8,7 +8,6 @@ is counted into a per-share digest sent once per window (see :mod:`..jobs.digest
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from learnloop_shared.documents import Doc
 from learnloop_shared.events import Envelope, LearningAcknowledged, ShareDelivered, utcnow
@@ -27,18 +26,18 @@ class Notifier:
         self._prefs = prefs
         self._window_s = window_s
 
-    async def notify(self, events: Sequence[Envelope[Any]]) -> None:
-        """Store the notifications for these events (idempotent: notification ids derive from event ids)."""
+    async def delivered(self, events: Sequence[Envelope[ShareDelivered]]) -> None:
+        """One notification per delivered share (idempotent: notification ids derive from event ids)."""
         now = utcnow()
+        await self._sink.store([for_delivery(event.id, event.data, now) for event in events])
+
+    async def acknowledged(self, events: Sequence[Envelope[LearningAcknowledged]]) -> None:
+        """Feedback for authors: stored at once, or counted into a digest (idempotent, as above)."""
         docs: list[Doc] = []
         for event in events:
-            d = event.data
-            if isinstance(d, ShareDelivered):
-                docs.append(for_delivery(event.id, d, now))
-            elif isinstance(d, LearningAcknowledged):
-                doc = await self._feedback(event.id, d)
-                if doc is not None:
-                    docs.append(doc)
+            doc = await self._feedback(event.id, event.data)
+            if doc is not None:
+                docs.append(doc)
         await self._sink.store(docs)
 
     async def _feedback(self, event_id: str, a: LearningAcknowledged) -> Doc | None:

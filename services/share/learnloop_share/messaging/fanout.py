@@ -14,8 +14,7 @@ class FanOutHandlers:
     def __init__(self, fanout: FanOut) -> None:
         self._fanout = fanout
 
-    async def handle(self, batch: Sequence[Received]) -> None:
+    async def on_published(self, batch: Sequence[Received]) -> None:
         for item in batch:
-            data = item.event.data
-            if isinstance(data, SharePublished):
-                await self._fanout.fan_out(data.share_id)
+            data: SharePublished = item.event.data
+            await self._fanout.fan_out(data.share_id)

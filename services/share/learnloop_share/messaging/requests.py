@@ -37,7 +37,7 @@ class ShareRequestHandlers:
         self._intake = intake
         self._publishers = publishers
 
-    async def handle(self, batch: Sequence[Received]) -> list[Rejected]:
+    async def on_requested(self, batch: Sequence[Received]) -> list[Rejected]:
         rejected: list[Rejected] = []
         for item in batch:
             ev = item.event
