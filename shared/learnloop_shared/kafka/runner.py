@@ -29,7 +29,7 @@ _original_create_worker_consumer = faust_aiokafka.AIOKafkaConsumerThread._create
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
-    """faust 0.15.3 hard-codes fetch_max_wait_ms=1500 (~0.75 s per hop): use our setting instead.
+    """faust 0.15.3 hard-codes fetch_max_wait_ms=1500 (a long wait per hop on a quiet topic): use our setting instead.
 
     It also leaves fetch_max_bytes at aiokafka's 50 MiB: bound the read-ahead as the bulk consumers do.
     """

@@ -37,7 +37,7 @@ class LearningStore:
     # --- from events -------------------------------------------------------------------------
     async def upsert_shares(self, shares: Sequence[Doc]) -> None:
         """Store shares not stored yet. Share documents never change once written, so a share this
-        process has stored is not written again (a 100k fan-out brings its share in 200 batches)."""
+        process has stored is not written again (a large fan-out brings the same share in every batch)."""
         new = [s for s in shares if s["_id"] not in self._stored_shares]
         if not new:
             return
