@@ -19,3 +19,7 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pat
 
 IdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 """An id in a URL path."""
+
+NAME_PATTERN = r"^[A-Za-z0-9._~-]+$"
+NamePath = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=NAME_PATTERN)]
+"""A name a caller gives its own resource (a webhook id) in a URL path: URL-unreserved characters only."""

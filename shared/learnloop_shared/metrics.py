@@ -51,6 +51,9 @@ DEAD_LETTER_FAILURES = _meter.create_counter(
     unit="{message}",
     description="Events that could not even be dead-lettered (refused by the broker): skipped, see the logs",
 )
+JOB_FAILURES = _meter.create_counter(
+    "learnloop.jobs.failed", unit="{pass}", description="Passes of a periodic job that failed (retried with backoff)"
+)
 NOTIFICATIONS_CREATED = _meter.create_counter(
     "learnloop.notifications.created", unit="{notification}", description="Notifications stored (new ones only)"
 )

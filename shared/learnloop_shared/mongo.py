@@ -1,8 +1,10 @@
-"""MongoDB plumbing: the client, duplicate-tolerant bulk inserts, transactions."""
+"""MongoDB plumbing: the client, duplicate-tolerant bulk inserts, chunked ``$in`` reads, keyset pages,
+transactions. Only ``storage/`` modules (and the shared outbox) use it: MongoDB stays behind repositories."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, UpdateOne, monitoring
@@ -10,11 +12,15 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+from .documents import Doc
 from .settings import ServiceSettings
 
-Doc = dict[str, Any]
+__all__ = ["Doc"]  # re-exported for storage modules
 T = TypeVar("T")
 DUPLICATE_KEY = 11000
+IN_CHUNK = 1000  # values per ``$in`` query: keeps each query document small whatever the caller passes
+After = tuple[datetime, str]
+"""A keyset position in a newest-first list: the (time, id) of the last item already returned."""
 
 
 def create_client(
@@ -62,6 +68,29 @@ async def upsert_many(coll: AsyncCollection[Doc], ops: Sequence[UpdateOne]) -> N
     except BulkWriteError as exc:
         if duplicates_only(exc) is None:
             raise
+
+
+async def find_in(
+    coll: AsyncCollection[Doc],
+    field: str,
+    values: Iterable[Any],
+    query: Doc | None = None,
+    projection: Doc | None = None,
+) -> AsyncIterator[Doc]:
+    """Documents whose ``field`` is one of ``values`` (and that match ``query``), read :data:`IN_CHUNK`
+    values per query."""
+    wanted = list(values)
+    for i in range(0, len(wanted), IN_CHUNK):
+        async for doc in coll.find({**(query or {}), field: {"$in": wanted[i : i + IN_CHUNK]}}, projection):
+            yield doc
+
+
+def newest_first_after(after: After | None, time_field: str, id_field: str = "_id") -> Doc:
+    """The filter for items strictly after ``after`` in (time desc, id desc) order; ``{}`` for the first page."""
+    if after is None:
+        return {}
+    at, id_ = after
+    return {"$or": [{time_field: {"$lt": at}}, {time_field: at, id_field: {"$lt": id_}}]}
 
 
 def is_duplicate(exc: BaseException) -> bool:

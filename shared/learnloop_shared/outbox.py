@@ -1,30 +1,88 @@
 """Transactional outbox: an event is stored in the same transaction as the change it reports,
 published right after the commit, and re-published by a relay if that first attempt failed.
 
-Consumers deduplicate by event id, so the rare double publish (crash between send and mark) is harmless.
+A use case writes through one unit of work, which owns every step::
+
+    async with outbox.transaction() as tx:
+        await repository.insert(doc, session=tx.session)
+        tx.emit(topic, key, event)
+    if tx.duplicate: ...  # a unique key said this was written before: nothing was stored
+
+On leaving the block the emitted events are stored in the same transaction, the transaction commits,
+and only then are the events published (:meth:`Outbox.flush`). Consumers deduplicate by event id, so
+the rare double publish (crash between send and mark) is harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from .events.codec import encode
 from .events.envelope import Envelope, utcnow
 from .kafka.publisher import Publisher, event_headers
-from .mongo import Doc
+from .mongo import Doc, is_duplicate
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+# How long a use case is re-run after transient transaction errors (as PyMongo's with_transaction does).
+TRANSIENT_RETRY_S = 120.0
+
+
+class UnitOfWork:
+    """One transaction: the session to write with, and the events to store with it and publish after it.
+
+    ``duplicate`` is True after the block when a unique key refused a write (the transaction was aborted,
+    nothing was stored or published). Any other error aborts the transaction and propagates.
+    """
+
+    def __init__(self, session: AsyncClientSession) -> None:
+        self.session = session
+        self.entries: list[Doc] = []
+        self.duplicate = False
+
+    def emit(self, topic: str, key: str | None, event: Envelope[Any]) -> None:
+        self.entries.append(Outbox.entry(topic, key, event))
+
+
+def retry_transient(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Re-run a use case whose transaction failed for a transient reason (a write conflict with a concurrent
+    transaction), with jittered backoff, for up to :data:`TRANSIENT_RETRY_S`. The use case must only read
+    before its :meth:`Outbox.transaction`, so that running it again is safe."""
+
+    @functools.wraps(fn)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        start, attempt = time.monotonic(), 0
+        while True:
+            try:
+                return await fn(*args, **kwargs)
+            except PyMongoError as exc:
+                attempt += 1
+                backoff = random.random() * min(0.005 * 1.5**attempt, 0.5)  # noqa: S311 (jitter)
+                transient = exc.has_error_label("TransientTransactionError")
+                if not transient or time.monotonic() + backoff - start >= TRANSIENT_RETRY_S:
+                    raise
+                await asyncio.sleep(backoff)
+
+    return run
 
 
 class Outbox:
     def __init__(self, db: AsyncDatabase[Doc], publisher: Publisher, retain: timedelta = timedelta(days=3)) -> None:
+        self._client = db.client
         self._coll = db["outbox"]
         self._publisher = publisher
         self._retain = retain
@@ -46,9 +104,31 @@ class Outbox:
             "sent_at": None,
         }
 
-    async def add(self, entries: list[Doc], session: AsyncClientSession | None = None) -> None:
-        if entries:
-            await self._coll.insert_many(entries, session=session)
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work: commits the block's writes with its emitted events, then publishes them.
+
+        A commit whose result is unknown (a network error) is retried, as the driver's own
+        ``with_transaction`` does; a transient failure of the whole transaction propagates (see
+        :func:`retry_transient`).
+        """
+        async with self._client.start_session() as session:
+            tx = UnitOfWork(session)
+            await session.start_transaction()
+            try:
+                yield tx
+                if tx.entries:
+                    await self._coll.insert_many(tx.entries, session=session)
+                await _commit(session)
+            except BaseException as exc:
+                if session.in_transaction:
+                    await session.abort_transaction()
+                if not is_duplicate(exc):
+                    raise
+                tx.duplicate, tx.entries = True, []
+                return
+        if tx.entries:
+            await self.flush(tx.entries)
 
     async def flush(self, entries: list[Doc]) -> bool:
         """Publish entries now (after their transaction committed). False if they stay for the relay."""
@@ -91,12 +171,14 @@ class Outbox:
             count += len(entries)
         return count
 
-    async def relay_forever(self, interval_s: float = 1.0) -> None:
-        while True:
-            try:
-                await self.relay_once()
-            except asyncio.CancelledError:
+
+async def _commit(session: AsyncClientSession) -> None:
+    start = time.monotonic()
+    while True:
+        try:
+            await session.commit_transaction()
+            return
+        except PyMongoError as exc:
+            unknown = exc.has_error_label("UnknownTransactionCommitResult")
+            if not unknown or time.monotonic() - start >= TRANSIENT_RETRY_S:
                 raise
-            except Exception as exc:
-                log.warning("outbox relay failed: %r", exc)
-            await asyncio.sleep(interval_s)

@@ -25,11 +25,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from .auth import TokenVerifier
 from .http.metrics import metrics_router
 from .http.problems import PROBLEM_RESPONSES, install_problem_handlers
+from .jobs import Job, JobRunner
 from .kafka.consumers import ConsumerSpec
 from .kafka.dead_letters import DeadLetters
 from .kafka.publisher import Publisher
+from .kafka.runner import ConsumerRunner
 from .kafka.topics import ensure_topics
-from .kafka.worker import Worker
 from .logging import configure_logging
 from .mongo import Doc, create_client, ping
 from .outbox import Outbox
@@ -39,6 +40,7 @@ from .telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
+D = TypeVar("D")
 
 
 @dataclass
@@ -52,9 +54,9 @@ class Runtime(Generic[S]):
     verifier: TokenVerifier
     outbox: Outbox
     dead_letters: DeadLetters
-    worker: Worker | None = None
-    deps: Any = None  # the service's own dependencies (repositories, use cases)
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    consumers: ConsumerRunner | None = None
+    deps: object = None  # the service's own dependencies (see ServiceDefinition); typed where they are used
+    jobs: JobRunner | None = None
     telemetry: Telemetry = field(default_factory=Telemetry.disabled)
 
     @property
@@ -63,19 +65,23 @@ class Runtime(Generic[S]):
 
 
 @dataclass(frozen=True)
-class ServiceDefinition(Generic[S]):
+class ServiceDefinition(Generic[S, D]):
+    """A service: its settings, routes, and the dependencies (``D``: repositories, use cases, handlers) that
+    its consumers, jobs and recovery steps are declared from."""
+
     name: str
     title: str
     settings_cls: type[S]
     routers: Sequence[APIRouter]
-    build_deps: Callable[[Runtime[S]], Awaitable[Any]]
-    consumers: Callable[[Runtime[S]], Sequence[ConsumerSpec]] = lambda _rt: ()
-    background: Callable[[Runtime[S]], Sequence[Awaitable[None]]] = lambda _rt: ()
+    build_deps: Callable[[Runtime[S]], Awaitable[D]]
+    consumers: Callable[[Runtime[S], D], Sequence[ConsumerSpec]] = lambda _rt, _deps: ()
+    # Periodic jobs (see jobs.py); each runs in the processes of its role. The outbox relay is the runtime's own.
+    jobs: Callable[[Runtime[S], D], Sequence[Job]] = lambda _rt, _deps: ()
     # Consumer-side steps to run when the Kafka cluster is new (see recovery.py), by name.
-    recovery: Callable[[Runtime[S]], Mapping[str, Step]] = lambda _rt: {}
+    recovery: Callable[[Runtime[S], D], Mapping[str, Step]] = lambda _rt, _deps: {}
 
 
-def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | None = None) -> FastAPI:
+def create_app(defn: ServiceDefinition[S, Any], settings: S, telemetry: Telemetry | None = None) -> FastAPI:
     tel = telemetry or Telemetry.disabled(f"learnloop-{defn.name}")
 
     @contextlib.asynccontextmanager
@@ -111,7 +117,7 @@ def create_app(defn: ServiceDefinition[S], settings: S, telemetry: Telemetry | N
     return app
 
 
-async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry) -> Runtime[S]:
+async def _start_runtime(defn: ServiceDefinition[S, D], settings: S, tel: Telemetry) -> Runtime[S]:
     mongo = create_client(settings, tel.mongo_listeners())
     publisher = Publisher(settings, tel.tracer("learnloop.kafka"))
     if settings.kafka_create_topics:
@@ -129,17 +135,17 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
         telemetry=tel,
     )
     await _retry("prepare MongoDB", rt.outbox.ensure_indexes)
-    rt.deps = await defn.build_deps(rt)
-    await _retry("recover after a new Kafka cluster", lambda: _recover(defn, rt))
-    if settings.role.serves_api:
-        rt.tasks.append(asyncio.create_task(rt.outbox.relay_forever(), name="outbox-relay"))
+    deps = await defn.build_deps(rt)
+    rt.deps = deps
+    await _retry("recover after a new Kafka cluster", lambda: _recover(defn, rt, deps))
+    jobs = [Job("outbox-relay", rt.outbox.relay_once, every_s=1.0, runs_on="api"), *defn.jobs(rt, deps)]
+    rt.jobs = JobRunner([j for j in jobs if _runs_here(j, settings.role)])
+    rt.jobs.start()
     if settings.role.consumes:
-        specs = defn.consumers(rt)
-        for job in defn.background(rt):
-            rt.tasks.append(asyncio.ensure_future(job))
+        specs = defn.consumers(rt, deps)
         if specs:
-            rt.worker = Worker(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
-            await rt.worker.start()
+            rt.consumers = ConsumerRunner(settings, specs, rt.dead_letters, tel.tracer("learnloop.kafka"))
+            await rt.consumers.start()
     # Everything built so far lives as long as the process: keep it out of the cyclic collector's full
     # passes, which otherwise walk it again and again while a consumer churns through events.
     gc.collect()
@@ -148,24 +154,27 @@ async def _start_runtime(defn: ServiceDefinition[S], settings: S, tel: Telemetry
     return rt
 
 
-async def _recover(defn: ServiceDefinition[S], rt: Runtime[S]) -> None:
+def _runs_here(job: Job, role: Role) -> bool:
+    return role.serves_api if job.runs_on == "api" else role.consumes
+
+
+async def _recover(defn: ServiceDefinition[S, D], rt: Runtime[S], deps: D) -> None:
     """Before anything consumes or relays: re-send what a new (empty) Kafka cluster lacks."""
     steps: dict[str, Step] = {}
     if rt.settings.role.serves_api:
         steps["outbox"] = rt.outbox.resend
     if rt.settings.role.consumes:
-        steps.update(defn.recovery(rt))
+        steps.update(defn.recovery(rt, deps))
     if steps:
         window = timedelta(seconds=rt.settings.kafka_recovery_window_s)
         await recover_if_new_cluster(ClusterMarks(rt.db), await broker_cluster_id(rt.settings), steps, window)
 
 
 async def _stop_runtime(rt: Runtime[Any]) -> None:
-    if rt.worker is not None:
-        await rt.worker.stop()
-    for task in rt.tasks:
-        task.cancel()
-    await asyncio.gather(*rt.tasks, return_exceptions=True)
+    if rt.consumers is not None:
+        await rt.consumers.stop()
+    if rt.jobs is not None:
+        await rt.jobs.stop()
     await rt.publisher.stop()
     await rt.mongo.close()
     log.info("service stopped")
@@ -191,8 +200,8 @@ def _health_router() -> APIRouter:
         # Liveness: a worker whose consumers stayed out of their group (even after being asked to rejoin)
         # is only restarted by failing here.
         rt: Runtime[Any] | None = getattr(request.app.state, "runtime", None)
-        worker = rt.worker if rt is not None else None
-        if worker is not None and not worker.alive:
+        runner = rt.consumers if rt is not None else None
+        if runner is not None and not runner.alive:
             return JSONResponse({"status": "consumers out of their group"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
@@ -204,9 +213,9 @@ def _health_router() -> APIRouter:
         if rt is not None:
             checks["mongo"] = await ping(rt.mongo)
             checks["kafka"] = await rt.publisher.ready()
-            if rt.settings.role.consumes and rt.worker is not None:
-                checks["consumers"] = rt.worker.ready
-                stalled = rt.worker.stalled()
+            if rt.settings.role.consumes and rt.consumers is not None:
+                checks["consumers"] = rt.consumers.ready
+                stalled = rt.consumers.stalled()
                 checks["progress"] = not stalled
                 if stalled:
                     body["stalled"] = [
@@ -218,7 +227,7 @@ def _health_router() -> APIRouter:
     return router
 
 
-def main(defn: ServiceDefinition[S], argv: Sequence[str] | None = None) -> None:
+def main(defn: ServiceDefinition[S, Any], argv: Sequence[str] | None = None) -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(prog=f"python -m learnloop_{defn.name}", description=defn.title)

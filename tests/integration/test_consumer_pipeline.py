@@ -14,7 +14,7 @@ from learnloop_shared.events import EventDeadLettered, ShareDelivered, decode, e
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.kafka.dead_letters import DeadLetters
 from learnloop_shared.kafka.publisher import Publisher
-from learnloop_shared.kafka.worker import Worker
+from learnloop_shared.kafka.runner import ConsumerRunner
 from learnloop_shared.mongo import insert_many_new
 from learnloop_shared.settings import ServiceSettings
 
@@ -41,9 +41,8 @@ async def test_bad_messages_go_to_dead_letters_and_good_ones_are_stored_once(inf
     settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique))
     publisher = Publisher(settings)
     await publisher.start()
-    accept = {ShareDelivered.event_type: ShareDelivered}
-    spec = ConsumerSpec(name="test", topic=topic, accept=accept, handler=handle, bulk=bulk)
-    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
+    worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
     try:
@@ -98,10 +97,8 @@ async def test_a_value_too_large_to_dead_letter_whole_is_cut_and_the_partition_g
     settings = local_settings(ServiceSettings, infra, service_name=f"test-{unique}", data_dir=infra_tmp(unique))
     publisher = Publisher(settings)
     await publisher.start()
-    spec = ConsumerSpec(
-        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
-    )
-    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
+    worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
     huge = b"x" * 999_000 + bytes(range(256)) * 3 + b"y" * 232
@@ -161,13 +158,11 @@ async def test_a_handler_that_keeps_failing_makes_readyz_name_the_stalled_partit
     )
     publisher = Publisher(settings)
     await publisher.start()
-    spec = ConsumerSpec(
-        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
-    )
-    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
+    worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     defn = ServiceDefinition(name="test", title="t", settings_cls=ServiceSettings, routers=[], build_deps=None)
     app = create_app(defn, settings)
-    app.state.runtime = SimpleNamespace(settings=settings, mongo=mongo, publisher=publisher, worker=worker)
+    app.state.runtime = SimpleNamespace(settings=settings, mongo=mongo, publisher=publisher, consumers=worker)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
@@ -217,10 +212,8 @@ async def test_a_consumer_out_of_its_group_too_long_is_made_to_rejoin(infra, mak
     )
     publisher = Publisher(settings)
     await publisher.start()
-    spec = ConsumerSpec(
-        name="test", topic=topic, accept={ShareDelivered.event_type: ShareDelivered}, handler=handle, bulk=bulk
-    )
-    worker = Worker(settings, [spec], DeadLetters(publisher, dlq, "/test"))
+    spec = ConsumerSpec(name="test", topic=topic, handlers={ShareDelivered: handle}, bulk=bulk)
+    worker = ConsumerRunner(settings, [spec], DeadLetters(publisher, dlq, "/test"))
     try:
         await worker.start()
         membership = worker.bulk[0].membership if bulk else worker.membership

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from learnloop_share.audience import AudienceResolver
 from learnloop_share.config import ShareSettings
 from learnloop_share.domain.directory import TeamIn, UserIn
 from learnloop_share.domain.shares import ShareDraft
-from learnloop_share.messaging.fanout import FanOut
-from learnloop_share.publishing import Dedup, IdempotencyConflict, ShareIntake
-from learnloop_share.storage.audience import AudienceStore
+from learnloop_share.storage.audience import MaterializedAudience
 from learnloop_share.storage.directory import Directory
 from learnloop_share.storage.shares import Shares
+from learnloop_share.usecases.audience import AudienceResolver
+from learnloop_share.usecases.fanout import FanOut
+from learnloop_share.usecases.publishing import Dedup, IdempotencyConflict, ShareIntake
 from learnloop_shared.events import decode
 from learnloop_shared.kafka.publisher import Publisher
 from learnloop_shared.outbox import Outbox
@@ -41,14 +41,14 @@ async def share_env(infra, mongo, make_topics, unique):
     topics = {"shares": f"shares-{unique}", "deliveries": f"deliveries-{unique}"}
     await make_topics(*topics.values())
     db = mongo[settings.mongo_db]
-    directory, shares, audience = Directory(db), Shares(db), AudienceStore(db)
+    directory, shares, audience = Directory(db), Shares(db), MaterializedAudience(db)
     for repo in (directory, shares, audience):
         await repo.ensure_indexes()
     publisher = Publisher(settings)
     await publisher.start()
     outbox = Outbox(db, publisher)
     await outbox.ensure_indexes()
-    intake = ShareIntake(mongo, shares, directory, outbox, topics["shares"], "/test")
+    intake = ShareIntake(shares, directory, outbox, topics["shares"], "/test")
     yield settings, topics, directory, shares, audience, publisher, intake
     await publisher.stop()
 

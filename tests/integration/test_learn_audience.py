@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from learnloop_learn.domain.audience import Bucket, Delivered, buckets_of
 from learnloop_learn.storage.learning import LearningStore
+from learnloop_learn.storage.migrations import adopt_legacy_recipients
 from learnloop_shared.mongo import in_transaction
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -75,7 +76,7 @@ async def test_recipients_stored_one_document_each_are_moved_into_buckets_once(m
     await db["recipients"].insert_many(legacy)
     stores = [LearningStore(db), LearningStore(db)]  # two processes starting at once
     await stores[0].ensure_indexes()
-    await asyncio.gather(*(s.adopt_legacy_recipients() for s in stores))
+    await asyncio.gather(*(adopt_legacy_recipients(s) for s in stores))
     store = stores[0]
     assert "recipients" not in await db.list_collection_names()
     assert (await store.recipient_count("s1"), await store.recipient_count("s2")) == (1500, 5)
@@ -85,4 +86,4 @@ async def test_recipients_stored_one_document_each_are_moved_into_buckets_once(m
     mine = {i["share_id"]: i["acknowledged"] for i in await store.pending_for("u0004", None, 10)}
     assert mine == {"s1": ["opened"], "s2": ["opened"]}
     assert [i["share_id"] for i in await store.pending_for("u0003", None, 10)] == ["s2"]  # s1 done
-    assert await store.adopt_legacy_recipients() == 0  # nothing left to move
+    assert await adopt_legacy_recipients(store) == 0  # nothing left to move

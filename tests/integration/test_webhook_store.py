@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from learnloop_notify.domain.webhooks import WebhookIn
+from learnloop_notify.storage.migrations import rekey_webhooks
 from learnloop_notify.storage.webhooks import WebhookStore
 
 SECRET = "whsec_" + "a" * 32
@@ -57,8 +58,8 @@ async def test_webhooks_stored_under_bare_ids_are_re_keyed_once_by_any_number_of
         [delivery("ci", f"n{i}") for i in range(700)] + [delivery("ci", "done", "delivered")]
     )
     stores = [WebhookStore(db) for _ in range(3)]  # three processes starting at once
-    await asyncio.gather(*(s.adopt_legacy_ids() for s in stores))
-    assert await stores[0].adopt_legacy_ids() == 0  # nothing left: running again changes nothing
+    await asyncio.gather(*(rekey_webhooks(s) for s in stores))
+    assert await rekey_webhooks(stores[0]) == 0  # nothing left: running again changes nothing
 
     assert await db["webhooks"].count_documents({}) == 1
     hook = await stores[0].get("ci", "ann")
@@ -67,5 +68,5 @@ async def test_webhooks_stored_under_bare_ids_are_re_keyed_once_by_any_number_of
     assert len(deliveries) == 701
     assert {d["webhook_id"] for d in deliveries} == {"ann/ci"}
     assert {d["_id"] for d in deliveries} == {f"ann/ci|n{i}" for i in range(700)} | {"ann/ci|done"}
-    listed = await stores[0].list("ann/ci", {"status": "delivered"}, 10)
+    listed = await stores[0].list("ann/ci", "delivered", None, 10)
     assert [d["notification_id"] for d in listed] == ["done"]

@@ -64,7 +64,7 @@ def processor(dlq: FailingDeadLetters, handled: list[Any]) -> BatchProcessor:
     async def handle(batch: Any) -> None:
         handled.extend(batch)
 
-    spec = ConsumerSpec(name="c", topic="t", accept={ShareDelivered.event_type: ShareDelivered}, handler=handle)
+    spec = ConsumerSpec(name="c", topic="t", handlers={ShareDelivered: handle})
     return BatchProcessor(spec, dlq, max_backoff_s=0.01)  # type: ignore[arg-type]
 
 

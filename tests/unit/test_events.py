@@ -90,7 +90,7 @@ def test_stable_ids_are_uuid5_of_the_joined_parts(parts):
 
 
 def test_fast_delivery_encoding_matches_the_contract_encoder():
-    from learnloop_share.messaging.deliveries import DeliveryEncoder, delivered_event
+    from learnloop_share.usecases.deliveries import DeliveryEncoder, delivered_event
 
     at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     doc = {

@@ -3,18 +3,19 @@ from datetime import UTC, datetime
 import pytest
 from learnloop_notify.domain.notifications import feedback_text, for_delivery
 from learnloop_shared.events import LearningAcknowledged, ShareDelivered
-from learnloop_shared.http.pagination import decode_cursor, encode_cursor, newest_first_filter
+from learnloop_shared.http.pagination import decode_cursor, encode_cursor, position
 from learnloop_shared.http.problems import Problem
+from learnloop_shared.mongo import newest_first_after
 
 AT = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
 
 def test_cursor_round_trip():
     assert decode_cursor(encode_cursor(AT, "n1")) == (AT, "n1")
-    assert newest_first_filter(encode_cursor(AT, "n1"), "created_at") == {
+    assert newest_first_after(position(encode_cursor(AT, "n1")), "created_at") == {
         "$or": [{"created_at": {"$lt": AT}}, {"created_at": AT, "_id": {"$lt": "n1"}}]
     }
-    assert newest_first_filter(None, "created_at") == {}
+    assert newest_first_after(position(None), "created_at") == {}
 
 
 def test_bad_cursor_is_a_client_error():

@@ -41,7 +41,7 @@ def runtime(
         settings=ShareSettings(auth_secret=SECRET, role=Role.worker),
         mongo=SimpleNamespace(admin=Admin(mongo)),
         publisher=SimpleNamespace(ready=ready),
-        worker=SimpleNamespace(ready=joined and not draining, stalled=lambda: list(stalled), alive=alive),
+        consumers=SimpleNamespace(ready=joined and not draining, stalled=lambda: list(stalled), alive=alive),
     )
 
 

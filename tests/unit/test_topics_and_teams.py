@@ -48,7 +48,7 @@ async def _collect(stream) -> list[str]:
 
 
 async def test_merge_sorted_unions_sorted_streams_without_duplicates_or_the_author():
-    from learnloop_share.audience import merge_sorted, rebatch
+    from learnloop_share.usecases.audience import merge_sorted, rebatch
 
     merged = merge_sorted([_stream(["a", "c"], ["e"]), _stream(["b", "c", "d"]), _stream([])], exclude="d")
     assert await _collect(merged) == ["a", "b", "c", "e"]

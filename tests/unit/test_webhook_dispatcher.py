@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from learnloop_notify.config import NotifySettings
-from learnloop_notify.messaging.webhook_dispatcher import WebhookDispatcher
-from learnloop_notify.messaging.webhook_http import WebhookHttp
+from learnloop_notify.jobs.webhook_http import WebhookHttp
+from learnloop_notify.jobs.webhooks import WebhookDispatcher
 from learnloop_shared.events import utcnow
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -42,8 +42,14 @@ class Store:
     async def head(self, webhook_id: str) -> dict | None:
         return dict(self.delivery) if self.delivery["status"] == "pending" else None
 
-    async def record(self, delivery_id: str, update: dict) -> None:
-        self.delivery.update(update["$set"])
+    async def mark_delivered(self, delivery_id: str, attempts: int, status_code: int | None) -> None:
+        self.delivery.update(status="delivered", attempts=attempts, last_status_code=status_code, last_error=None)
+
+    async def schedule_retry(self, delivery_id: str, attempts: int, status_code, error: str, at: datetime) -> None:
+        self.delivery.update(attempts=attempts, last_status_code=status_code, last_error=error, next_attempt_at=at)
+
+    async def mark_dead(self, delivery_id: str, attempts: int, status_code, error: str) -> None:
+        self.delivery.update(status="dead", attempts=attempts, last_status_code=status_code, last_error=error)
 
 
 class DeadLetters:

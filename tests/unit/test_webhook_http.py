@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from learnloop_notify.config import NotifySettings
 from learnloop_notify.domain.webhooks import AddressRefused, InvalidWebhookUrl
-from learnloop_notify.messaging.webhook_http import PinnedBackend, WebhookHttp
+from learnloop_notify.jobs.webhook_http import PinnedBackend, WebhookHttp
 
 NO_CONTENT = [b"HTTP/1.1 204 No Content\r\n\r\n"]
 

@@ -13,27 +13,24 @@ from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
 
-def consumers(rt: Runtime[LearnSettings]) -> Sequence[ConsumerSpec]:
-    deps: LearnDeps = rt.deps
+def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerSpec]:
     t = rt.settings.topics
     return [
         ConsumerSpec(
             name="shares",
             topic=t.shares,
-            accept={SharePublished.event_type: SharePublished},
-            handler=deps.audience.handle,
+            handlers={SharePublished: deps.on_deliveries.on_published},
         ),
         ConsumerSpec(
             name="deliveries",
             topic=t.deliveries,
-            accept={ShareDelivered.event_type: ShareDelivered},
-            handler=deps.audience.handle,
+            handlers={ShareDelivered: deps.on_deliveries.on_delivered},
             bulk=True,  # one event per recipient
         ),
     ]
 
 
-SERVICE = ServiceDefinition[LearnSettings](
+SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
     name="learn",
     title="Learnloop learn service",
     settings_cls=LearnSettings,

@@ -10,26 +10,28 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
-from .messaging.audience import AudienceRecorder
-from .recording import Recorder
+from .messaging.recipients import RecipientHandlers
 from .storage.learning import LearningStore
+from .storage.migrations import adopt_legacy_recipients
+from .usecases.acknowledging import Acknowledging
+from .usecases.recipients import RecordRecipients
 
 
 @dataclass(frozen=True)
 class LearnDeps:
     store: LearningStore
-    recorder: Recorder
-    audience: AudienceRecorder
+    acknowledging: Acknowledging
+    on_deliveries: RecipientHandlers
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     store = LearningStore(rt.db)
     await store.ensure_indexes()
-    await store.adopt_legacy_recipients()
+    await adopt_legacy_recipients(store)
     return LearnDeps(
         store=store,
-        recorder=Recorder(rt.mongo, store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
-        audience=AudienceRecorder(store),
+        acknowledging=Acknowledging(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
+        on_deliveries=RecipientHandlers(RecordRecipients(store)),
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 
 from learnloop_shared.events import LearningAcknowledged, ShareDelivered
+from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
@@ -13,38 +14,37 @@ from .config import NotifySettings
 from .deps import NotifyDeps, build_deps
 
 
-def consumers(rt: Runtime[NotifySettings]) -> Sequence[ConsumerSpec]:
-    deps: NotifyDeps = rt.deps
+def consumers(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[ConsumerSpec]:
     t = rt.settings.topics
     return [
         ConsumerSpec(
             name="deliveries",
             topic=t.deliveries,
-            accept={ShareDelivered.event_type: ShareDelivered},
-            handler=deps.notifier.handle,
+            handlers={ShareDelivered: deps.on_events.on_delivered},
             bulk=True,  # one event per recipient
         ),
         ConsumerSpec(
             name="acknowledgements",
             topic=t.acknowledgements,
-            accept={LearningAcknowledged.event_type: LearningAcknowledged},
-            handler=deps.notifier.handle,
+            handlers={LearningAcknowledged: deps.on_events.on_acknowledged},
         ),
     ]
 
 
-def background(rt: Runtime[NotifySettings]) -> Sequence[Awaitable[None]]:
-    """Worker-side loops: digests that are due, and webhook deliveries."""
-    deps: NotifyDeps = rt.deps
-    return [deps.digest_sender.run(), deps.dispatcher.run()]
+def jobs(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[Job]:
+    """Worker-side: digests that are due, and webhook deliveries."""
+    return [
+        Job("digests", deps.digest_sender.send_due, every_s=rt.settings.digest_poll_s),
+        Job("webhooks", deps.dispatcher.dispatch_once, every_s=0.2, max_backoff_s=5.0, close=deps.dispatcher.close),
+    ]
 
 
-SERVICE = ServiceDefinition[NotifySettings](
+SERVICE = ServiceDefinition[NotifySettings, NotifyDeps](
     name="notify",
     title="Learnloop notify service",
     settings_cls=NotifySettings,
     routers=[stream.router, notifications.router, preferences.router, webhooks.router, web.router],
-    background=background,
+    jobs=jobs,
     build_deps=build_deps,
     consumers=consumers,
 )

@@ -10,14 +10,16 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import NotifySettings
-from .messaging.digest_sender import DigestSender
-from .messaging.notifier import Notifier
-from .messaging.sink import NotificationSink
-from .messaging.webhook_dispatcher import WebhookDispatcher
+from .jobs.digests import DigestSender
+from .jobs.webhooks import WebhookDispatcher
+from .messaging.notifier import NotifyHandlers
 from .storage.digests import DigestStore
 from .storage.inbox import Inbox
+from .storage.migrations import rekey_webhooks
 from .storage.preferences import PreferenceStore
 from .storage.webhooks import WebhookStore
+from .usecases.notifier import Notifier
+from .usecases.sink import NotificationSink
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class NotifyDeps:
     prefs: PreferenceStore
     webhooks: WebhookStore
     notifier: Notifier
+    on_events: NotifyHandlers
     digest_sender: DigestSender
     dispatcher: WebhookDispatcher
 
@@ -36,15 +39,17 @@ async def build_deps(rt: Runtime[NotifySettings]) -> NotifyDeps:
     inbox, prefs, webhooks, digests = Inbox(rt.db), PreferenceStore(rt.db), WebhookStore(rt.db), DigestStore(rt.db)
     for repo in (inbox, webhooks, digests):
         await repo.ensure_indexes()
-    await webhooks.adopt_legacy_ids()
+    await rekey_webhooks(webhooks)
     sink = NotificationSink(inbox, prefs, webhooks, rt.source)
+    notifier = Notifier(sink, digests, prefs, s.digest_window_s)
     return NotifyDeps(
         settings=s,
         inbox=inbox,
         prefs=prefs,
         webhooks=webhooks,
-        notifier=Notifier(sink, digests, prefs, s.digest_window_s),
-        digest_sender=DigestSender(digests, sink, s.digest_poll_s),
+        notifier=notifier,
+        on_events=NotifyHandlers(notifier),
+        digest_sender=DigestSender(digests, sink),
         dispatcher=WebhookDispatcher(webhooks, s, rt.dead_letters),
     )
 

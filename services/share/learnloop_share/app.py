@@ -15,32 +15,28 @@ from .deps import ShareDeps, build_deps
 from .messaging.requests import decode_request
 
 
-def consumers(rt: Runtime[ShareSettings]) -> Sequence[ConsumerSpec]:
-    deps: ShareDeps = rt.deps
+def consumers(rt: Runtime[ShareSettings], deps: ShareDeps) -> Sequence[ConsumerSpec]:
     return [
         ConsumerSpec(
             name="fanout",
             topic=rt.settings.topics.shares,
-            accept={SharePublished.event_type: SharePublished},
-            handler=deps.fanout.handle,
+            handlers={SharePublished: deps.on_shares.on_published},
         ),
         ConsumerSpec(
             name="share-requests",
             topic=rt.settings.topics.share_requests,
-            accept={ShareRequested.event_type: ShareRequested},
-            handler=deps.requests.handle,
+            handlers={ShareRequested: deps.on_requests.on_requested},
             decoder=decode_request,
         ),
     ]
 
 
-def recovery(rt: Runtime[ShareSettings]) -> Mapping[str, Step]:
+def recovery(rt: Runtime[ShareSettings], deps: ShareDeps) -> Mapping[str, Step]:
     """On a new Kafka cluster: deliveries of recent fan-outs may never have been consumed."""
-    deps: ShareDeps = rt.deps
     return {"fanouts": deps.fanout.redrive_recent}
 
 
-SERVICE = ServiceDefinition[ShareSettings](
+SERVICE = ServiceDefinition[ShareSettings, ShareDeps](
     name="share",
     title="Learnloop share service",
     settings_cls=ShareSettings,

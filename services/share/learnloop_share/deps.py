@@ -9,15 +9,16 @@ from fastapi import Depends
 from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
-from .audience import AudienceResolver
 from .config import ShareSettings
-from .messaging.fanout import FanOut
-from .messaging.requests import ShareRequests
-from .publishing import ShareIntake
-from .storage.audience import AudienceStore
+from .messaging.fanout import FanOutHandlers
+from .messaging.requests import ShareRequestHandlers
+from .storage.audience import MaterializedAudience
 from .storage.directory import Directory
 from .storage.publishers import Publishers
 from .storage.shares import Shares
+from .usecases.audience import AudienceResolver
+from .usecases.fanout import FanOut
+from .usecases.publishing import ShareIntake
 
 PREVIEW_TTL_S = 600
 
@@ -32,18 +33,20 @@ class ShareDeps:
     previews: AudienceResolver
     intake: ShareIntake
     fanout: FanOut
-    requests: ShareRequests
+    on_shares: FanOutHandlers
+    on_requests: ShareRequestHandlers
 
 
 async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
     s = rt.settings
     directory, shares, publishers = Directory(rt.db), Shares(rt.db), Publishers(rt.db)
-    audience = AudienceStore(rt.db)
-    previews = AudienceStore(rt.db, "audience_previews", ttl_s=PREVIEW_TTL_S)
+    audience = MaterializedAudience(rt.db)
+    previews = MaterializedAudience(rt.db, "audience_previews", ttl_s=PREVIEW_TTL_S)
     for repo in (directory, shares, publishers, audience, previews):
         await repo.ensure_indexes()
     resolver = AudienceResolver(directory, audience, s.fanout_batch_size)
-    intake = ShareIntake(rt.mongo, shares, directory, rt.outbox, s.topics.shares, rt.source)
+    fanout = FanOut(shares, resolver, rt.publisher, s.topics.deliveries, rt.source)
+    intake = ShareIntake(shares, directory, rt.outbox, s.topics.shares, rt.source)
     return ShareDeps(
         settings=s,
         directory=directory,
@@ -52,8 +55,9 @@ async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
         resolver=resolver,
         previews=AudienceResolver(directory, previews, s.fanout_batch_size),
         intake=intake,
-        fanout=FanOut(shares, resolver, rt.publisher, s.topics.deliveries, rt.source),
-        requests=ShareRequests(intake, publishers),
+        fanout=fanout,
+        on_shares=FanOutHandlers(fanout),
+        on_requests=ShareRequestHandlers(intake, publishers),
     )
 
 

@@ -62,12 +62,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Problem(422, "invalid cursor") from exc
 
 
-def newest_first_filter(cursor: str | None, time_field: str, id_field: str = "_id") -> dict[str, Any]:
-    """The MongoDB filter for items strictly after ``cursor`` in (time desc, id desc) order."""
-    if not cursor:
-        return {}
-    at, id_ = decode_cursor(cursor)
-    return {"$or": [{time_field: {"$lt": at}}, {time_field: at, id_field: {"$lt": id_}}]}
+def position(cursor: str | None) -> tuple[datetime, str] | None:
+    """Where the page after ``cursor`` starts (None: the first page); :class:`Problem` 422 for a bad cursor."""
+    return decode_cursor(cursor) if cursor else None
 
 
 def page_from(

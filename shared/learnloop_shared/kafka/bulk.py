@@ -2,8 +2,7 @@
 handed whole to a :class:`BatchProcessor`, without faust's per-event machinery.
 
 Why not a faust agent: faust turns every record into an ``Event`` and passes it through its conductor
-and stream one by one; on this machine a faust batch agent with an empty handler moves ~11k
-events/s, which made the per-event hand-off cost about as much as storing the event. ``getmany``
+and stream one by one, and that per-event hand-off cost about as much as storing the event. ``getmany``
 hands over the fetched record batches as they are.
 
 Same guarantees as the faust agents: a batch's offsets are committed only after its side effects
@@ -14,7 +13,7 @@ rebalance are committed first, and records of partitions no longer ours are left
 
 Up to :data:`PIPELINE_DEPTH` batches are handled at once: while one batch's writes wait for the
 database, the next is decoded and its writes are prepared and sent, so the database is not left idle
-between batches (with one batch at a time, notify's database server sat idle ~30% of a 100k fan-out).
+between batches (with one batch at a time it waits while each batch is decoded and prepared).
 Handlers of these topics must therefore tolerate two batches in flight; they are idempotent, and
 they may see a later batch stored before an earlier one.
 """
@@ -40,9 +39,9 @@ log = logging.getLogger(__name__)
 
 # Read-ahead bounds (bytes): what a consumer that has fallen behind holds in memory. Both are set:
 # Kafka honours the per-partition limit, while the local broker (Tansu) ignores it and honours only the
-# per-fetch one. With aiokafka's 50 MiB default a backlog of 100k deliveries cost ~45 MB of RSS; 1 MiB
-# still made the consumers grow ~12 MB during a long stream; 256 KiB (~370 deliveries) keeps them flat
-# at the same throughput. A record batch larger than this is still fetched whole (both brokers).
+# per-fetch one. aiokafka's 50 MiB default lets a consumer that has fallen behind hold a large backlog in
+# memory; 256 KiB (a few hundred deliveries) keeps its memory flat at the same throughput. A record batch
+# larger than this is still fetched whole (both brokers).
 MAX_PARTITION_FETCH_BYTES = 256 * 1024
 FETCH_MAX_BYTES = 256 * 1024
 PIPELINE_DEPTH = 2
@@ -213,7 +212,7 @@ class BulkConsumer:
                 log.debug("committed offset of %s unknown: %r", tp, exc)
 
     def lag(self) -> list[tuple[str, int, str, int]]:
-        """(topic, partition, group, lag): fetch high watermark minus committed offset (see ``Worker.lag``)."""
+        """(topic, partition, group, lag): fetch high watermark minus committed offset (see ``ConsumerRunner.lag``)."""
         rows = []
         for tp in self._consumer.assignment():
             highwater = self._consumer.highwater(tp)

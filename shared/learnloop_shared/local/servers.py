@@ -166,10 +166,9 @@ def tansu_broker(port: int, log_path: Path | None = None) -> ManagedProcess:
 
 
 # The local database keeps its oplog (what change streams read) by age, one hour, and by count. Its
-# default count cap, 100k entries, is too small here: a 100k fan-out alone writes that many, and past the
-# cap every write also prunes an entry, which costs ~25-35% more CPU per inserted document (measured:
-# 107 -> 139 us/doc once past 100k, flat at ~110 us/doc without the cap) and moves live streams'
-# resume tokens out of reach. Real MongoDB sizes its oplog in bytes (5% of disk by default).
+# default count cap (100k entries) is too small here: one large fan-out alone writes that many, and past
+# the cap every write also prunes an entry, which makes each insert markedly more expensive and moves
+# live streams' resume tokens out of reach. Real MongoDB sizes its oplog in bytes (5% of disk by default).
 OPLOG_MAX_ENTRIES = 2_000_000
 
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 SERVICES = ("share", "learn", "notify")
 DEFAULT_PORTS = {"share": 8001, "learn": 8002, "notify": 8003}
 
-# The local broker needs short group timeouts (see NOTES-components): a worker is ready in ~4 s.
+# The local broker makes a group join wait about half the session timeout: short timeouts make workers ready fast.
 LOCAL_KAFKA_TUNING = {
     "LEARNLOOP_KAFKA_SESSION_TIMEOUT_S": "3",
     "LEARNLOOP_KAFKA_HEARTBEAT_INTERVAL_S": "1",

@@ -17,7 +17,6 @@ from ..domain import rules
 from ..domain.acknowledgements import AckIn, Acknowledgement, Feedback, Outcome, Question, summarize
 
 router = APIRouter(prefix="/v1", tags=["learning"])
-ShareId = IdPath
 
 
 @router.post(
@@ -27,19 +26,19 @@ ShareId = IdPath
     responses={200: {"description": "Repeated, or a rating replaced", "model": Acknowledgement}},
 )
 async def acknowledge(
-    share_id: ShareId, body: AckIn, me: CurrentPrincipal, deps: Deps, response: Response
+    share_id: IdPath, body: AckIn, me: CurrentPrincipal, deps: Deps, response: Response
 ) -> Acknowledgement:
     share = await deps.store.share(share_id)
     recipient = await deps.store.is_recipient(share, me.sub) if share else False
     if share is None or not rules.can_acknowledge(me, recipient):
         raise not_found("share")
-    ack = await deps.recorder.record(share, me.sub, body)
+    ack = await deps.acknowledging.acknowledge(share, me.sub, body)
     response.status_code = 201 if ack.outcome is Outcome.created else 200
     return ack
 
 
 @router.get("/shares/{share_id}/feedback", response_model=Feedback, response_model_by_alias=True)
-async def feedback(share_id: ShareId, me: CurrentPrincipal, deps: Deps) -> Feedback:
+async def feedback(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Feedback:
     share = await deps.store.share(share_id)
     if share is None or not rules.can_read_feedback(me, share["author_id"]):
         raise not_found("share")

@@ -1,9 +1,9 @@
 """Who received a share, grouped in buckets: pure construction, no I/O.
 
-A share to 100k people arrives as 100k ``share.delivered`` events. Learn keeps them as buckets (one
+A share arrives as one ``share.delivered`` event per recipient. Learn keeps them as buckets (one
 document per share per consumed batch, holding up to :data:`MAX_BUCKET` recipient ids) rather than one
-document per recipient: on the local database a document costs ~100 µs of server CPU whatever its
-size, a recipient inside a bucket 15-45 µs (measured, see the README's benchmark section).
+document per recipient: the database's cost is mostly per document, so a recipient inside a bucket
+costs a fraction of a document of its own (figures: the README's benchmark section).
 """
 
 from __future__ import annotations

@@ -14,19 +14,18 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.acknowledgements import COMPLETES_LEARNING
-from ..domain.audience import MAX_BUCKET, Bucket
-from .audience import AudienceStore
+from ..domain.audience import Bucket
+from .recipients import RecipientBuckets
 
 log = logging.getLogger(__name__)
-LEGACY_RECIPIENTS = "recipients"  # one document per recipient, before buckets
 STORED_SHARES_KEPT = 10_000
 
 
 class LearningStore:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
-        self._db = db
+        self.db = db
         self.shares = db["shares"]
-        self.audience = AudienceStore(db)
+        self.audience = RecipientBuckets(db)
         self.progress = db["progress"]  # "<share>|<user>": what a recipient acknowledged, once they have
         self.acks = db["acknowledgements"]
         self._stored_shares: OrderedDict[str, None] = OrderedDict()  # the most recent ones
@@ -35,51 +34,10 @@ class LearningStore:
         await self.audience.ensure_indexes()
         await self.acks.create_index([("share_id", ASCENDING), ("kind", ASCENDING), ("at", ASCENDING)])
 
-    async def adopt_legacy_recipients(self) -> int:
-        """Move recipients stored one document each (before buckets) into buckets and progress, then drop
-        them. Idempotent: several processes may run it at once, and a crash midway is resumed."""
-        if LEGACY_RECIPIENTS not in await self._db.list_collection_names():
-            return 0
-        legacy = self._db[LEGACY_RECIPIENTS]
-        log.info("moving recipients from %r into buckets", LEGACY_RECIPIENTS)
-        moved, group = 0, list[Doc]()
-        async for doc in legacy.find({}).sort("_id", ASCENDING).batch_size(MAX_BUCKET):
-            if group and (group[-1]["share_id"] != doc["share_id"] or len(group) >= MAX_BUCKET):
-                moved += await self._adopt(group)
-                group = []
-            group.append(doc)
-        if group:
-            moved += await self._adopt(group)
-        await legacy.drop()
-        log.info("moved %d recipients into buckets", moved)
-        return moved
-
-    async def _adopt(self, docs: list[Doc]) -> int:
-        head = docs[0]
-        users = tuple(d["user_id"] for d in docs)
-        bucket = Bucket(f"{head['share_id']}|m{users[0]}", head["share_id"], head["delivered_at"], users)
-        added = await self.audience.add([bucket])
-        ops = [
-            UpdateOne(
-                {"_id": f"{d['share_id']}|{d['user_id']}"},
-                {
-                    "$addToSet": {"acknowledged": {"$each": d.get("acknowledged", [])}},
-                    "$max": {"done": bool(d.get("done"))},
-                    "$setOnInsert": {"share_id": d["share_id"], "user_id": d["user_id"]},
-                },
-                upsert=True,
-            )
-            for d in docs
-            if d.get("acknowledged") or d.get("done")
-        ]
-        if ops:
-            await upsert_many(self.progress, ops)
-        return added
-
     # --- from events -------------------------------------------------------------------------
     async def upsert_shares(self, shares: Sequence[Doc]) -> None:
         """Store shares not stored yet. Share documents never change once written, so a share this
-        process has stored is not written again (a 100k fan-out brings its share in 200 batches)."""
+        process has stored is not written again (a large fan-out brings the same share in every batch)."""
         new = [s for s in shares if s["_id"] not in self._stored_shares]
         if not new:
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from learnloop_shared.http.pagination import Cursor, Page, newest_first_filter, page_from
+from learnloop_shared.http.pagination import Cursor, Page, page_from, position
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
@@ -26,9 +26,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> Page[Notification]:
-    docs = await deps.inbox.page(
-        me.sub, unread, newest_first_filter(cursor, "created_at"), limit + 1, include_hidden=include_muted
-    )
+    docs = await deps.inbox.page(me.sub, unread, position(cursor), limit + 1, include_hidden=include_muted)
     return page_from(docs, limit, to_notification, "created_at")
 
 

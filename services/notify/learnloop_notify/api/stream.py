@@ -20,10 +20,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from learnloop_shared.http.problems import Problem
 from learnloop_shared.http.security import CurrentPrincipal
-from pymongo.errors import OperationFailure, PyMongoError
 
 from ..deps import Deps
-from ..domain.notifications import to_notification
+from ..domain.notifications import FeedEnded, FeedNotResumable, to_notification
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ async def stream_notifications(
     try:
         changes = await deps.inbox.watch(me.sub, resume)
         reset = False
-    except OperationFailure:
+    except FeedNotResumable:
         log.info("could not resume a notification stream; asking the client to reload")
         changes = await deps.inbox.watch(me.sub, None)
         reset = True
@@ -88,7 +87,7 @@ async def stream_notifications(
             if reset:
                 yield sse("reset", "{}")
             while not await request.is_disconnected():
-                change = await changes.try_next()
+                change = await changes.next()
                 if change is None:
                     idle += 1.0
                     if idle >= KEEPALIVE_S:
@@ -96,10 +95,10 @@ async def stream_notifications(
                         yield b": keep-alive\n\n"
                     continue
                 idle = 0.0
-                note = to_notification(change["fullDocument"])
-                yield sse("notification", note.model_dump_json(), encode_token(change["_id"]))
-        except PyMongoError as exc:
-            log.warning("notification stream ended: %r", exc)
+                token, doc = change
+                yield sse("notification", to_notification(doc).model_dump_json(), encode_token(token))
+        except FeedEnded as exc:
+            log.warning("notification stream ended: %s", exc)
         finally:
             await changes.close()
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
-from learnloop_shared.http.pagination import Cursor, Page, newest_first_filter, page_from
+from fastapi import APIRouter, Query, Response
+from learnloop_shared.http.pagination import Cursor, Page, page_from, position
 from learnloop_shared.http.problems import Problem, not_found
 from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.ids import NamePath as WebhookId
 
 from ..deps import Deps
 from ..domain.webhooks import (
@@ -26,11 +27,10 @@ from ..domain.webhooks import (
 from ..storage.webhooks import to_delivery, to_webhook
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
-IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$")]
 
 
 @router.put("/webhooks/{webhook_id}", response_model=WebhookOut)
-async def put_webhook(webhook_id: IdPath, body: WebhookIn, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
+async def put_webhook(webhook_id: WebhookId, body: WebhookIn, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
     try:
         check_scheme(body.url, deps.settings.webhook_require_https)
         target = parse_url(body.url)  # valid: WebhookIn checked it
@@ -49,12 +49,12 @@ async def _own(deps: Deps, webhook_id: str, owner: str) -> dict[str, object]:
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
-async def get_webhook(webhook_id: IdPath, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
+async def get_webhook(webhook_id: WebhookId, me: CurrentPrincipal, deps: Deps) -> WebhookOut:
     return to_webhook(await _own(deps, webhook_id, me.sub))
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-async def delete_webhook(webhook_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Response:
+async def delete_webhook(webhook_id: WebhookId, me: CurrentPrincipal, deps: Deps) -> Response:
     await _own(deps, webhook_id, me.sub)
     await deps.webhooks.delete(webhook_id, me.sub)
     return Response(status_code=204)
@@ -62,7 +62,7 @@ async def delete_webhook(webhook_id: IdPath, me: CurrentPrincipal, deps: Deps) -
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
-    webhook_id: IdPath,
+    webhook_id: WebhookId,
     me: CurrentPrincipal,
     deps: Deps,
     status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
@@ -70,8 +70,5 @@ async def list_deliveries(
     cursor: Cursor = None,
 ) -> Page[DeliveryOut]:
     hook = await _own(deps, webhook_id, me.sub)
-    extra = newest_first_filter(cursor, "created_at")
-    if status:
-        extra["status"] = status
-    docs = await deps.webhooks.list(str(hook["_id"]), extra, limit + 1)
+    docs = await deps.webhooks.list(str(hook["_id"]), status, position(cursor), limit + 1)
     return page_from(docs, limit, to_delivery, "created_at")

@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import LearningAcknowledged, ShareDelivered, stable_event_id
-from learnloop_shared.mongo import Doc
 from pydantic import BaseModel
 
 Kind = Literal["share.delivered", "feedback"]
+
+
+class FeedNotResumable(Exception):
+    """A live feed's resume position (``Last-Event-ID``) can no longer be resumed."""
+
+
+class FeedEnded(Exception):
+    """A live feed stopped delivering (the database connection failed)."""
 
 
 class Notification(BaseModel):

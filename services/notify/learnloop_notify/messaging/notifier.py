@@ -1,51 +1,20 @@
-"""Turn deliveries and learning events into notifications.
-
-Recipients get one notification per delivered share. Authors hear about feedback without spam: a
-question reaches them at once with its text, so does the share's first ``learned``; everything else
-is counted into a per-share digest sent once per window (see :mod:`.digest_sender`).
-"""
+"""Deliveries and acknowledgements from Kafka, handed to :mod:`..usecases.notifier` a batch at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import LearningAcknowledged, ShareDelivered, utcnow
 from learnloop_shared.kafka.consumers import Received
-from learnloop_shared.mongo import Doc
 
-from ..domain.notifications import first_learner, for_delivery, for_feedback
-from ..domain.preferences import quiet_until
-from ..storage.digests import DigestStore
-from ..storage.preferences import PreferenceStore
-from .sink import DEFAULT, NotificationSink
+from ..usecases.notifier import Notifier
 
 
-class Notifier:
-    def __init__(self, sink: NotificationSink, digests: DigestStore, prefs: PreferenceStore, window_s: int) -> None:
-        self._sink = sink
-        self._digests = digests
-        self._prefs = prefs
-        self._window_s = window_s
+class NotifyHandlers:
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
 
-    async def handle(self, batch: Sequence[Received]) -> None:
-        now = utcnow()
-        docs: list[Doc] = []
-        for item in batch:
-            d = item.event.data
-            if isinstance(d, ShareDelivered):
-                docs.append(for_delivery(item.event.id, d, now))
-            elif isinstance(d, LearningAcknowledged):
-                doc = await self._feedback(item.event.id, d)
-                if doc is not None:
-                    docs.append(doc)
-        await self._sink.store(docs)
+    async def on_delivered(self, batch: Sequence[Received]) -> None:
+        await self._notifier.delivered([item.event for item in batch])
 
-    async def _feedback(self, event_id: str, a: LearningAcknowledged) -> Doc | None:
-        if a.kind == "question":
-            return for_feedback(event_id, a, utcnow())
-        if a.kind == "learned" and await self._digests.claim_first_learner(a, event_id):
-            return first_learner(event_id, a, utcnow())
-        prefs = await self._prefs.get(a.author_id) if a.author_id else DEFAULT
-        window = prefs.digest_window_s or self._window_s
-        await self._digests.add(a, event_id, window, quiet_until(prefs, utcnow()))
-        return None
+    async def on_acknowledged(self, batch: Sequence[Received]) -> None:
+        await self._notifier.acknowledged([item.event for item in batch])

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc, insert_many_new
+from learnloop_shared.mongo import After, Doc, insert_many_new, newest_first_after
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure, PyMongoError
+
+from ..domain.notifications import FeedEnded, FeedNotResumable
 
 
 class Inbox:
@@ -25,9 +29,10 @@ class Inbox:
         return await insert_many_new(self.coll, docs)
 
     async def page(
-        self, user_id: str, unread_only: bool, extra: Doc, limit: int, include_hidden: bool = False
+        self, user_id: str, unread_only: bool, after: After | None, limit: int, include_hidden: bool = False
     ) -> list[Doc]:
-        query: Doc = {"user_id": user_id, **extra}
+        """Up to ``limit`` notifications of the user, newest first, strictly after ``after``."""
+        query: Doc = {"user_id": user_id, **newest_first_after(after, "created_at")}
         if unread_only:
             query["read_at"] = None
         if not include_hidden:
@@ -43,8 +48,10 @@ class Inbox:
         result = await self.coll.update_many({"user_id": user_id, "read_at": None}, {"$set": {"read_at": utcnow()}})
         return result.modified_count
 
-    async def watch(self, user_id: str, resume_after: Doc | None) -> AsyncChangeStream[Doc]:
-        """New visible notifications of one user, in commit order, from any writer (works across replicas)."""
+    async def watch(self, user_id: str, resume_after: dict[str, str] | None) -> NotificationFeed:
+        """New visible notifications of one user, in commit order, from any writer (works across replicas).
+
+        Raises :class:`FeedNotResumable` when ``resume_after`` can no longer be resumed."""
         pipeline: list[Doc] = [
             {
                 "$match": {
@@ -54,7 +61,10 @@ class Inbox:
                 }
             }
         ]
-        return await self.coll.watch(pipeline, resume_after=resume_after, max_await_time_ms=1000)
+        try:
+            return NotificationFeed(await self.coll.watch(pipeline, resume_after=resume_after, max_await_time_ms=1000))
+        except OperationFailure as exc:
+            raise FeedNotResumable(str(exc)) from exc
 
     async def mark_read(self, user_id: str, notification_id: str) -> Doc | None:
         doc = await self.coll.find_one_and_update(
@@ -65,3 +75,22 @@ class Inbox:
         if doc is None:  # already read, or not the caller's
             doc = await self.coll.find_one({"_id": notification_id, "user_id": user_id})
         return doc
+
+
+class NotificationFeed:
+    """A change stream of new notifications; :meth:`next` waits up to a second for the next one."""
+
+    def __init__(self, changes: AsyncChangeStream[Doc]) -> None:
+        self._changes = changes
+
+    async def next(self) -> tuple[Any, Doc] | None:
+        """(resume token, notification document), or None if nothing arrived; :class:`FeedEnded` if the
+        stream failed."""
+        try:
+            change = await self._changes.try_next()
+        except PyMongoError as exc:
+            raise FeedEnded(repr(exc)) from exc
+        return None if change is None else (change["_id"], change["fullDocument"])
+
+    async def close(self) -> None:
+        await self._changes.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc
+from learnloop_shared.mongo import Doc, find_in
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.preferences import Preferences
@@ -38,7 +38,6 @@ class PreferenceStore:
         if owners is not None:
             ids = sorted(owners)
         out: dict[str, Preferences] = {}
-        for i in range(0, len(ids), 1000):
-            async for doc in self.coll.find({"_id": {"$in": ids[i : i + 1000]}}):
-                out[doc["_id"]] = Preferences.model_validate(doc["prefs"])
+        async for doc in find_in(self.coll, "_id", ids):
+            out[doc["_id"]] = Preferences.model_validate(doc["prefs"])
         return out

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc, insert_many_new, is_duplicate
+from learnloop_shared.mongo import After, Doc, find_in, insert_many_new, is_duplicate, newest_first_after
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -20,7 +20,6 @@ from ..domain.webhooks import DeliveryOut, WebhookIn, WebhookOut
 from .owners import OwnerSet
 
 log = logging.getLogger(__name__)
-LEGACY = {"hook_id": {"$exists": False}}  # stored before ids were scoped: the id alone was the key
 
 
 def webhook_key(owner_id: str, webhook_id: str) -> str:
@@ -64,28 +63,6 @@ class WebhookStore:
             [("webhook_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]
         )
         await self.deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
-
-    async def adopt_legacy_ids(self) -> int:
-        """Re-key webhooks stored under their bare id (and their deliveries) to ``"<owner>/<id>"``.
-
-        Idempotent, and safe with several processes at once or after a crash midway: copies are
-        inserted without overwriting (a copy already there, maybe already delivered, wins) and the
-        originals are deleted only after their copies exist.
-        """
-        moved = 0
-        async for old in self.hooks.find(LEGACY):
-            key = webhook_key(old["owner_id"], old["_id"])
-            hook = {k: v for k, v in old.items() if k not in ("lease_owner", "lease_until")}
-            await insert_many_new(self.hooks, [{**hook, "_id": key, "hook_id": old["_id"]}])
-            while batch := await self.deliveries.find({"webhook_id": old["_id"]}).limit(500).to_list():
-                copies = [{**d, "_id": f"{key}|{d['notification_id']}", "webhook_id": key} for d in batch]
-                await insert_many_new(self.deliveries, copies)
-                await self.deliveries.delete_many({"_id": {"$in": [d["_id"] for d in batch]}})
-            await self.hooks.delete_one({"_id": old["_id"], **LEGACY})
-            moved += 1
-        if moved:
-            log.info("re-keyed %d webhooks to <owner>/<id>", moved)
-        return moved
 
     # --- subscriptions -------------------------------------------------------------------------
     async def get(self, webhook_id: str, owner_id: str) -> Doc | None:
@@ -134,9 +111,8 @@ class WebhookStore:
         if owners is not None:
             ids = sorted(owners)
         out: dict[str, list[Doc]] = {}
-        for i in range(0, len(ids), 1000):
-            async for doc in self.hooks.find({"owner_id": {"$in": ids[i : i + 1000]}, "hook_id": {"$exists": True}}):
-                out.setdefault(doc["owner_id"], []).append(doc)
+        async for doc in find_in(self.hooks, "owner_id", ids, {"hook_id": {"$exists": True}}):
+            out.setdefault(doc["owner_id"], []).append(doc)
         return out
 
     # --- delivery queue ------------------------------------------------------------------------
@@ -166,12 +142,27 @@ class WebhookStore:
             {"webhook_id": webhook_id, "status": "pending"}, sort=[("created_at", ASCENDING), ("_id", ASCENDING)]
         )
 
-    async def record(self, delivery_id: str, update: Doc) -> None:
-        await self.deliveries.update_one({"_id": delivery_id}, update)
+    async def mark_delivered(self, delivery_id: str, attempts: int, status_code: int | None) -> None:
+        fields = {"status": "delivered", "attempts": attempts, "last_status_code": status_code, "last_error": None}
+        await self.deliveries.update_one({"_id": delivery_id}, {"$set": {**fields, "delivered_at": utcnow()}})
 
-    async def list(self, webhook_id: str, extra: Doc, limit: int) -> list[Doc]:
+    async def schedule_retry(
+        self, delivery_id: str, attempts: int, status_code: int | None, error: str, at: datetime
+    ) -> None:
+        fields = {"attempts": attempts, "last_status_code": status_code, "last_error": error, "next_attempt_at": at}
+        await self.deliveries.update_one({"_id": delivery_id}, {"$set": fields})
+
+    async def mark_dead(self, delivery_id: str, attempts: int, status_code: int | None, error: str) -> None:
+        fields = {"status": "dead", "attempts": attempts, "last_status_code": status_code, "last_error": error}
+        await self.deliveries.update_one({"_id": delivery_id}, {"$set": fields})
+
+    async def list(self, webhook_id: str, status: str | None, after: After | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` deliveries of the webhook (with ``status``, if given), newest first, after ``after``."""
+        query: Doc = {"webhook_id": webhook_id, **newest_first_after(after, "created_at")}
+        if status:
+            query["status"] = status
         return (
-            await self.deliveries.find({"webhook_id": webhook_id, **extra})
+            await self.deliveries.find(query)
             .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
             .to_list()

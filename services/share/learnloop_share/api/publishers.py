@@ -6,11 +6,10 @@ from fastapi import APIRouter
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
-from learnloop_shared.mongo import is_duplicate
 
 from ..deps import Deps
 from ..domain import rules
-from ..domain.publishers import PublisherIn, PublisherOut
+from ..domain.publishers import PublisherIn, PublisherOut, SourcesTaken
 
 router = APIRouter(prefix="/v1", tags=["publishers"])
 
@@ -19,15 +18,12 @@ router = APIRouter(prefix="/v1", tags=["publishers"])
 async def put_publisher(publisher_id: IdPath, body: PublisherIn, me: CurrentPrincipal, deps: Deps) -> PublisherOut:
     if not me.has(rules.PUBLISHERS_WRITE):
         raise forbidden(f"scope {rules.PUBLISHERS_WRITE} is required")
-    taken = await deps.publishers.other_owners(publisher_id, body.sources)
-    if taken:
-        raise Problem(409, "sources already registered by another publisher", sources=taken)
     try:
         return await deps.publishers.put(publisher_id, body)
-    except Exception as exc:
-        if is_duplicate(exc):
-            raise Problem(409, "sources already registered by another publisher") from exc
-        raise
+    except SourcesTaken as exc:
+        if exc.sources:
+            raise Problem(409, str(exc), sources=exc.sources) from exc
+        raise Problem(409, str(exc)) from exc
 
 
 @router.get("/publishers/{publisher_id}", response_model=PublisherOut)

@@ -6,18 +6,18 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from learnloop_shared.http.pagination import Cursor, Page, newest_first_filter, page_from
+from learnloop_shared.http.pagination import Cursor, Page, page_from, position
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
 from pydantic import BaseModel
 
-from ..audience import check_audience
 from ..deps import Deps
 from ..domain import rules
 from ..domain.shares import Share, ShareDraft
-from ..publishing import Dedup, IdempotencyConflict
 from ..storage.shares import to_share
+from ..usecases.audience import check_audience
+from ..usecases.publishing import Dedup, IdempotencyConflict
 
 router = APIRouter(prefix="/v1", tags=["shares"])
 PREVIEW_SAMPLE = 20
@@ -82,7 +82,7 @@ async def my_shares(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> Page[Share]:
-    docs = await deps.shares.list_by_author(me.sub, newest_first_filter(cursor, "created_at"), limit + 1)
+    docs = await deps.shares.list_by_author(me.sub, position(cursor), limit + 1)
     return page_from(docs, limit, to_share, "created_at")
 
 

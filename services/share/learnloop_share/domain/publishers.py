@@ -10,6 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 SourceUri = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"^\S+$")]
 
 
+class SourcesTaken(Exception):
+    """Some of the sources are registered by another publisher."""
+
+    def __init__(self, sources: list[str]) -> None:
+        super().__init__("sources already registered by another publisher")
+        self.sources = sources
+
+
 class PublisherIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

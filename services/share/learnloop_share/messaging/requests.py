@@ -16,8 +16,8 @@ from learnloop_shared.kafka.consumers import RawMessage, Received, Rejected
 from pydantic import ValidationError
 
 from ..domain.shares import ShareDraft
-from ..publishing import Dedup, IdempotencyConflict, ShareIntake
 from ..storage.publishers import Publishers
+from ..usecases.publishing import Dedup, IdempotencyConflict, ShareIntake
 
 log = logging.getLogger(__name__)
 ACCEPT = {ShareRequested.event_type: ShareRequested}
@@ -32,12 +32,12 @@ def _reason(exc: ValidationError) -> str:
     return "invalid share request: " + "; ".join(errs)
 
 
-class ShareRequests:
+class ShareRequestHandlers:
     def __init__(self, intake: ShareIntake, publishers: Publishers) -> None:
         self._intake = intake
         self._publishers = publishers
 
-    async def handle(self, batch: Sequence[Received]) -> list[Rejected]:
+    async def on_requested(self, batch: Sequence[Received]) -> list[Rejected]:
         rejected: list[Rejected] = []
         for item in batch:
             ev = item.event

@@ -15,7 +15,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 
-class AudienceStore:
+class MaterializedAudience:
     def __init__(self, db: AsyncDatabase[Doc], collection: str = "audience", ttl_s: int | None = None) -> None:
         self.coll = db[collection]
         self._ttl = ttl_s

@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc, in_transaction, insert_many_new
+from learnloop_shared.mongo import Doc, find_in, in_transaction, insert_many_new
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -182,12 +182,7 @@ class Directory:
 
     async def existing_ids(self, kind: str, ids: Iterable[str]) -> set[str]:
         coll = self.users if kind == "users" else self.teams
-        wanted = list(ids)
-        found: set[str] = set()
-        for i in range(0, len(wanted), 1000):
-            async for doc in coll.find({"_id": {"$in": wanted[i : i + 1000]}}, {"_id": 1}):
-                found.add(doc["_id"])
-        return found
+        return {doc["_id"] async for doc in find_in(coll, "_id", ids, projection={"_id": 1})}
 
     async def expand_teams(self, team_ids: Iterable[str]) -> list[str]:
         """The named teams and every team nested below them (each once, cycles cut)."""

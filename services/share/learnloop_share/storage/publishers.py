@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc
+from learnloop_shared.mongo import Doc, is_duplicate
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain.publishers import PublisherIn, PublisherOut
+from ..domain.publishers import PublisherIn, PublisherOut, SourcesTaken
 
 
 def _out(doc: Doc) -> PublisherOut:
@@ -22,9 +22,18 @@ class Publishers:
         await self.coll.create_index([("sources", ASCENDING)], unique=True)
 
     async def put(self, publisher_id: str, body: PublisherIn) -> PublisherOut:
-        """Create or replace; raises DuplicateKeyError if a source belongs to another publisher."""
+        """Create or replace; :class:`SourcesTaken` if a source belongs to another publisher (the unique
+        index decides a race between two publishers registering the same source)."""
+        taken = await self.other_owners(publisher_id, body.sources)
+        if taken:
+            raise SourcesTaken(taken)
         doc = {"name": body.name, "sources": list(dict.fromkeys(body.sources)), "updated_at": utcnow()}
-        await self.coll.update_one({"_id": publisher_id}, {"$set": doc}, upsert=True)
+        try:
+            await self.coll.update_one({"_id": publisher_id}, {"$set": doc}, upsert=True)
+        except Exception as exc:
+            if is_duplicate(exc):
+                raise SourcesTaken([]) from exc
+            raise
         return _out({"_id": publisher_id, **doc})
 
     async def get(self, publisher_id: str) -> PublisherOut | None:

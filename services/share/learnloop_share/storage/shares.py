@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc
+from learnloop_shared.mongo import After, Doc, newest_first_after
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -64,9 +63,10 @@ class Shares:
     async def by_request(self, source: str, request_id: str) -> Doc | None:
         return await self.coll.find_one({"request_source": source, "request_id": request_id})
 
-    async def list_by_author(self, author_id: str, extra: dict[str, Any], limit: int) -> list[Doc]:
+    async def list_by_author(self, author_id: str, after: After | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` of the author's shares, newest first, strictly after ``after``."""
         return (
-            await self.coll.find({"author_id": author_id, **extra})
+            await self.coll.find({"author_id": author_id, **newest_first_after(after, "created_at")})
             .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
             .to_list()

@@ -1,5 +1,5 @@
 """Deliver queued webhooks: signed (Standard Webhooks), in order per webhook, retried with exponential
-backoff, dead-lettered after the last attempt. Runs in every notify worker.
+backoff, dead-lettered after the last attempt. A periodic job in every notify worker.
 
 Each webhook's queue is worked by one worker at a time (a lease), one delivery after another, so a
 subscriber sees its events in order; different webhooks are delivered concurrently, so a slow or dead
@@ -20,9 +20,9 @@ import uuid
 from datetime import timedelta
 
 import httpx
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import utcnow
 from learnloop_shared.kafka.dead_letters import DeadLetters
-from learnloop_shared.mongo import Doc
 
 from ..config import NotifySettings
 from ..domain.webhooks import AddressRefused, InvalidWebhookUrl, backoff_s, sign
@@ -52,22 +52,14 @@ class WebhookDispatcher:
         # A lease outlives the longest attempt, so no other worker starts the same delivery meanwhile.
         self._lease_s = max(LEASE_S, 2 * settings.webhook_timeout_s)
 
-    async def run(self) -> None:
-        try:
-            while True:
-                try:
-                    await self.dispatch_once()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("webhook dispatch pass failed: %r", exc)
-                await asyncio.sleep(0.2)
-        finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def close(self) -> None:
+        """On shutdown: stop the webhook queues being worked (their leases expire; nothing is lost)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def dispatch_once(self) -> None:
+        """One pass (a periodic job): start working every webhook with a due delivery that is not in hand."""
         for webhook_id in await self._store.webhooks_with_due(utcnow()):
             if webhook_id in self._busy:
                 continue
@@ -102,18 +94,7 @@ class WebhookDispatcher:
         if error is not None:
             await self._failed(delivery, attempt, status, error)
             return
-        await self._store.record(
-            delivery["_id"],
-            {
-                "$set": {
-                    "status": "delivered",
-                    "attempts": attempt,
-                    "last_status_code": status,
-                    "last_error": None,
-                    "delivered_at": utcnow(),
-                }
-            },
-        )
+        await self._store.mark_delivered(delivery["_id"], attempt, status)
 
     async def _send(self, hook: Doc, delivery: Doc) -> tuple[int | None, str | None]:
         """One attempt: the status code, and why it failed (None if it succeeded). Never raises, except
@@ -148,21 +129,8 @@ class WebhookDispatcher:
                 headers=[],
                 reason=f"webhook delivery failed after {attempt} attempts: {error}",
             )
-            await self._store.record(
-                delivery["_id"],
-                {"$set": {"status": "dead", "attempts": attempt, "last_status_code": status, "last_error": error}},
-            )
+            await self._store.mark_dead(delivery["_id"], attempt, status, error)
             log.warning("webhook delivery dead-lettered", extra={"delivery": delivery["_id"], "error": error})
             return
         delay = backoff_s(attempt, self._s.webhook_backoff_base_s, self._s.webhook_backoff_max_s)
-        await self._store.record(
-            delivery["_id"],
-            {
-                "$set": {
-                    "attempts": attempt,
-                    "last_status_code": status,
-                    "last_error": error,
-                    "next_attempt_at": utcnow() + timedelta(seconds=delay),
-                }
-            },
-        )
+        await self._store.schedule_retry(delivery["_id"], attempt, status, error, utcnow() + timedelta(seconds=delay))

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import Doc, duplicates_only, is_duplicate
+from learnloop_shared.mongo import After, Doc, duplicates_only, is_duplicate, newest_first_after
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -24,7 +24,7 @@ from ..domain.audience import Bucket, leftover
 log = logging.getLogger(__name__)
 
 
-class AudienceStore:
+class RecipientBuckets:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.coll = db["audience"]
 
@@ -93,12 +93,9 @@ class AudienceStore:
         rows = await (await self.coll.aggregate(pipeline)).to_list()
         return int(rows[0]["n"]) if rows else 0
 
-    async def newest_for(self, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Doc]:
+    async def newest_for(self, user_id: str, after: After | None, limit: int) -> list[Doc]:
         """``{share_id, delivered_at}`` of the user's shares, newest first, strictly after ``after``."""
-        query: Doc = {"users": user_id}
-        if after is not None:
-            at, share_id = after
-            query["$or"] = [{"delivered_at": {"$lt": at}}, {"delivered_at": at, "share_id": {"$lt": share_id}}]
+        query: Doc = {"users": user_id, **newest_first_after(after, "delivered_at", "share_id")}
         cursor = self.coll.find(query, {"_id": 0, "share_id": 1, "delivered_at": 1})
         return await cursor.sort([("delivered_at", DESCENDING), ("share_id", DESCENDING)]).limit(limit).to_list()
 

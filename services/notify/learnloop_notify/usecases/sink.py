@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import NotificationCreated, encode, make_event, utcnow
 from learnloop_shared.metrics import NOTIFICATIONS_CREATED
-from learnloop_shared.mongo import Doc
 
 from ..domain.preferences import Preferences, hidden_reason, quiet_until
 from ..storage.inbox import Inbox

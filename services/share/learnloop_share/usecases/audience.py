@@ -3,7 +3,7 @@ deduplicated, author excluded — streamed in recipient-id order, never loaded w
 
 An audience from one source that is unique by construction (only topics, only named users, or one
 team without sub-teams) is streamed straight from the directory. Anything combined is first
-materialized into an :class:`AudienceStore`, which deduplicates through its unique index. Either way
+materialized into a :class:`MaterializedAudience`, which deduplicates through its unique index. Either way
 recipients come in id order, so fan-out can checkpoint "delivered up to X" and resume after it.
 """
 
@@ -13,10 +13,10 @@ import heapq
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from .domain.shares import AudienceSpec
-from .domain.topics import matching_subscriptions, wildcard_prefix
-from .storage.audience import AudienceStore
-from .storage.directory import Directory
+from ..domain.shares import AudienceSpec
+from ..domain.topics import matching_subscriptions, wildcard_prefix
+from ..storage.audience import MaterializedAudience
+from ..storage.directory import Directory
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ async def rebatch(stream: AsyncIterator[list[str]], size: int) -> AsyncIterator[
 
 
 class AudienceResolver:
-    def __init__(self, directory: Directory, store: AudienceStore, batch_size: int) -> None:
+    def __init__(self, directory: Directory, store: MaterializedAudience, batch_size: int) -> None:
         self._directory = directory
         self._store = store
         self._batch = batch_size

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import ShareDelivered, encode, make_event
-from learnloop_shared.mongo import Doc
 
 _ID, _RECIPIENT = "\x00event-id\x00", "\x00recipient\x00"
 

@@ -1,6 +1,6 @@
-"""The faust app that runs a service's consumers (faust's own web server disabled).
+"""Runs a service's consumers: a faust app (its own web server disabled) and bulk consumers.
 
-Faust is created per process by :func:`build_worker` (never at import time) and started and
+Faust is created per process by :class:`ConsumerRunner` (never at import time) and started and
 stopped from the FastAPI lifespan. This is the one place that tunes faust for our needs.
 """
 
@@ -29,7 +29,7 @@ _original_create_worker_consumer = faust_aiokafka.AIOKafkaConsumerThread._create
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
-    """faust 0.15.3 hard-codes fetch_max_wait_ms=1500 (~0.75 s per hop): use our setting instead.
+    """faust 0.15.3 hard-codes fetch_max_wait_ms=1500 (a long wait per hop on a quiet topic): use our setting instead.
 
     It also leaves fetch_max_bytes at aiokafka's 50 MiB: bound the read-ahead as the bulk consumers do.
     """
@@ -44,7 +44,7 @@ def _create_worker_consumer(self: Any, transport: Any) -> Any:
 faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
 
 
-class Worker:
+class ConsumerRunner:
     """A faust app with one batch agent per :class:`ConsumerSpec`, and a :class:`BulkConsumer` per bulk spec.
 
     Stopping drains: no new batch is started, the batches being handled finish (bounded by

@@ -1,4 +1,4 @@
-"""Send feedback digests when their window is over. Runs in every notify worker.
+"""Send feedback digests when their window is over: a periodic job in every notify worker.
 
 Correct with several workers and across crashes: a bucket is closed before its digest is built (later
 events go to the next window), the notification id derives from the bucket id (a second worker or a
@@ -8,24 +8,18 @@ is stored (a crash in between means it is sent on the next pass, not lost).
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from learnloop_shared.events import utcnow
 
 from ..domain.digests import digest_text, latest_ratings
 from ..domain.notifications import for_digest
 from ..storage.digests import DigestStore
-from .sink import NotificationSink
-
-log = logging.getLogger(__name__)
+from ..usecases.sink import NotificationSink
 
 
 class DigestSender:
-    def __init__(self, digests: DigestStore, sink: NotificationSink, poll_s: float) -> None:
+    def __init__(self, digests: DigestStore, sink: NotificationSink) -> None:
         self._digests = digests
         self._sink = sink
-        self._poll_s = poll_s
 
     async def send_due(self) -> int:
         sent = 0
@@ -38,13 +32,3 @@ class DigestSender:
             await self._digests.mark_sent(bucket["_id"])
             sent += 1
         return sent
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.send_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("digest pass failed: %r", exc)
-            await asyncio.sleep(self._poll_s)

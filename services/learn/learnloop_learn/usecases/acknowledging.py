@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import uuid
 
-from learnloop_shared.events import LearningAcknowledged, make_event, utcnow
+from learnloop_shared.documents import Doc
+from learnloop_shared.events import Envelope, LearningAcknowledged, make_event, utcnow
 from learnloop_shared.metrics import ACKNOWLEDGEMENTS
-from learnloop_shared.mongo import Doc, in_transaction, is_duplicate
-from learnloop_shared.outbox import Outbox
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.client_session import AsyncClientSession
+from learnloop_shared.outbox import Outbox, retry_transient
 
-from .domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome
-from .storage.learning import LearningStore
+from ..domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome
+from ..storage.learning import LearningStore
 
 
-class Recorder:
-    def __init__(
-        self, mongo: AsyncMongoClient[Doc], store: LearningStore, outbox: Outbox, topic: str, source: str
-    ) -> None:
-        self._mongo = mongo
+class Acknowledging:
+    """Acknowledging a share: the acknowledgement, the recipient's progress and the event, in one unit of work."""
+
+    def __init__(self, store: LearningStore, outbox: Outbox, topic: str, source: str) -> None:
         self._store = store
         self._outbox = outbox
         self._topic = topic
         self._source = source
 
-    async def record(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
+    @retry_transient
+    async def acknowledge(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
         share_id = share["_id"]
         now = utcnow()
         doc: Doc = {
@@ -37,10 +35,9 @@ class Recorder:
             "text": body.text,
             "at": now,
         }
-        entries: list[Doc] = []
 
-        def event(outcome: Outcome) -> Doc:
-            ev = make_event(
+        def event(outcome: Outcome) -> Envelope[LearningAcknowledged]:
+            return make_event(
                 LearningAcknowledged(
                     acknowledgement_id=doc["_id"],
                     share_id=share_id,
@@ -56,31 +53,20 @@ class Recorder:
                 source=self._source,
                 subject=share_id,
             )
-            return Outbox.entry(self._topic, share_id, ev)
 
-        async def store(session: AsyncClientSession) -> Outcome:
-            entries.clear()
+        async with self._outbox.transaction() as tx:
             if body.kind == "rated":
-                previous = await self._store.set_rating(doc, session)
+                previous = await self._store.set_rating(doc, tx.session)
                 outcome = rating_outcome(previous.get("rating") if previous else None, body.rating or 0)
             else:
-                await self._store.insert_ack(doc, session)
+                await self._store.insert_ack(doc, tx.session)
                 outcome = Outcome.created
             if outcome is not Outcome.repeated:
-                await self._store.mark_progress(share_id, user_id, body.kind, session)
-                entries.append(event(outcome))
-                await self._outbox.add(entries, session=session)
-            return outcome
-
-        try:
-            outcome = await in_transaction(self._mongo, store)
-        except Exception as exc:
-            if not is_duplicate(exc):
-                raise
-            outcome, entries = Outcome.repeated, []
+                await self._store.mark_progress(share_id, user_id, body.kind, tx.session)
+                tx.emit(self._topic, share_id, event(outcome))
+        if tx.duplicate:  # the same acknowledgement, recorded before
+            outcome = Outcome.repeated
         ACKNOWLEDGEMENTS.add(1, {"kind": body.kind, "outcome": outcome.value})
-        if entries:
-            await self._outbox.flush(entries)
         return Acknowledgement(
             id=doc["_id"],
             share_id=share_id,

@@ -8,16 +8,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from learnloop_shared.documents import Doc
 from learnloop_shared.events import Audience, SharePublished, make_event, stable_event_id, utcnow
-from learnloop_shared.mongo import Doc, in_transaction, is_duplicate
-from learnloop_shared.outbox import Outbox
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.client_session import AsyncClientSession
+from learnloop_shared.outbox import Outbox, retry_transient
 
+from ..domain.shares import Share, ShareDraft, ShareStatus
+from ..storage.directory import Directory
+from ..storage.shares import Shares, to_share
 from .audience import check_audience
-from .domain.shares import Share, ShareDraft, ShareStatus
-from .storage.directory import Directory
-from .storage.shares import Shares, to_share
 
 
 class IdempotencyConflict(Exception):
@@ -42,14 +40,12 @@ class Dedup:
 class ShareIntake:
     def __init__(
         self,
-        mongo: AsyncMongoClient[Doc],
         shares: Shares,
         directory: Directory,
         outbox: Outbox,
         topic: str,
         source: str,
     ) -> None:
-        self._mongo = mongo
         self._shares = shares
         self._directory = directory
         self._outbox = outbox
@@ -68,6 +64,7 @@ class ShareIntake:
             raise IdempotencyConflict("this idempotency key was already used for a different share")
         return Accepted(to_share(doc), created=False)
 
+    @retry_transient
     async def accept(self, draft: ShareDraft, author_id: str, dedup: Dedup = Dedup()) -> Accepted:
         fingerprint = draft.fingerprint(author_id)
         existing = await self._existing(author_id, dedup)
@@ -112,20 +109,12 @@ class ShareIntake:
             subject=share_id,
             event_id=stable_event_id("share.published", share_id),
         )
-        entry = Outbox.entry(self._topic, share_id, event)
-
-        async def store(session: AsyncClientSession) -> None:
-            await self._shares.insert(doc, session=session)
-            await self._outbox.add([entry], session=session)
-
-        try:
-            await in_transaction(self._mongo, store)
-        except Exception as exc:
-            if not is_duplicate(exc):
-                raise
+        async with self._outbox.transaction() as tx:
+            await self._shares.insert(doc, session=tx.session)
+            tx.emit(self._topic, share_id, event)
+        if tx.duplicate:  # a concurrent request with the same key won
             existing = await self._existing(author_id, dedup)
             if existing is None:
-                raise
+                raise RuntimeError("a share was refused as a duplicate, but no share with its key exists")
             return self._replay(existing, fingerprint)
-        await self._outbox.flush([entry])
         return Accepted(to_share(doc), created=True)

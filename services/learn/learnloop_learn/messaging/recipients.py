@@ -1,0 +1,41 @@
+"""Shares and deliveries from Kafka, handed to :mod:`..usecases.recipients` a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from learnloop_shared.documents import Doc
+from learnloop_shared.events import ShareDelivered, SharePublished
+from learnloop_shared.kafka.consumers import Received
+
+from ..domain.audience import Delivered
+from ..usecases.recipients import RecordRecipients
+
+
+class RecipientHandlers:
+    def __init__(self, recipients: RecordRecipients) -> None:
+        self._recipients = recipients
+
+    async def on_published(self, batch: Sequence[Received]) -> None:
+        shares: dict[str, Doc] = {}
+        for item in batch:
+            d: SharePublished = item.event.data
+            shares[d.share_id] = _share_doc(d)
+        await self._recipients.record(list(shares.values()), [])
+
+    async def on_delivered(self, batch: Sequence[Received]) -> None:
+        """One event per recipient: the share comes with each delivery, so learn knows it even if its
+        ``share.published`` comes later. The Kafka coordinates name the recipient bucket."""
+        shares: dict[str, Doc] = {}
+        delivered: list[Delivered] = []
+        for item in batch:
+            d: ShareDelivered = item.event.data
+            if d.share_id not in shares:
+                shares[d.share_id] = _share_doc(d)
+            m = item.message
+            delivered.append(Delivered(d.share_id, d.recipient_id, d.published_at, m.partition, m.offset))
+        await self._recipients.record(list(shares.values()), delivered)
+
+
+def _share_doc(d: SharePublished | ShareDelivered) -> Doc:
+    return {"_id": d.share_id, "author_id": d.author_id, "title": d.title, "url": d.url, "published_at": d.published_at}

@@ -1,0 +1,51 @@
+"""Turn deliveries and learning events into notifications.
+
+Recipients get one notification per delivered share. Authors hear about feedback without spam: a
+question reaches them at once with its text, so does the share's first ``learned``; everything else
+is counted into a per-share digest sent once per window (see :mod:`..jobs.digests`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from learnloop_shared.documents import Doc
+from learnloop_shared.events import Envelope, LearningAcknowledged, ShareDelivered, utcnow
+
+from ..domain.notifications import first_learner, for_delivery, for_feedback
+from ..domain.preferences import quiet_until
+from ..storage.digests import DigestStore
+from ..storage.preferences import PreferenceStore
+from .sink import DEFAULT, NotificationSink
+
+
+class Notifier:
+    def __init__(self, sink: NotificationSink, digests: DigestStore, prefs: PreferenceStore, window_s: int) -> None:
+        self._sink = sink
+        self._digests = digests
+        self._prefs = prefs
+        self._window_s = window_s
+
+    async def delivered(self, events: Sequence[Envelope[ShareDelivered]]) -> None:
+        """One notification per delivered share (idempotent: notification ids derive from event ids)."""
+        now = utcnow()
+        await self._sink.store([for_delivery(event.id, event.data, now) for event in events])
+
+    async def acknowledged(self, events: Sequence[Envelope[LearningAcknowledged]]) -> None:
+        """Feedback for authors: stored at once, or counted into a digest (idempotent, as above)."""
+        docs: list[Doc] = []
+        for event in events:
+            doc = await self._feedback(event.id, event.data)
+            if doc is not None:
+                docs.append(doc)
+        await self._sink.store(docs)
+
+    async def _feedback(self, event_id: str, a: LearningAcknowledged) -> Doc | None:
+        if a.kind == "question":
+            return for_feedback(event_id, a, utcnow())
+        if a.kind == "learned" and await self._digests.claim_first_learner(a, event_id):
+            return first_learner(event_id, a, utcnow())
+        prefs = await self._prefs.get(a.author_id) if a.author_id else DEFAULT
+        window = prefs.digest_window_s or self._window_s
+        await self._digests.add(a, event_id, window, quiet_until(prefs, utcnow()))
+        return None
