@@ -166,6 +166,7 @@ async def _stop_runtime(rt: Runtime[Any]) -> None:
     for task in rt.tasks:
         task.cancel()
     await asyncio.gather(*rt.tasks, return_exceptions=True)
+    await rt.outbox.close()
     await rt.publisher.stop()
     await rt.mongo.close()
     log.info("service stopped")
