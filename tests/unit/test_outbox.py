@@ -26,7 +26,6 @@ class FakePublisher:
             fut.set_result(None)
         return fut
 
-
     async def send_raw(self, topic: str, key: str, value: bytes, headers: Any) -> None:
         await (await self.enqueue_raw(topic, key, value, headers))
 
