@@ -5,7 +5,8 @@ notification stored, the rate of each stage (fan-out produced, notify stored, le
 peak RSS of each service process; in the same run it measures the baselines underneath (raw aiokafka
 produce and consume of as many same-size messages on the same broker, raw ``insert_many`` of as many
 documents into the same database) and prints each stage's rate as a ratio to its baseline.
-Results go to ``var/bench/latest.json``.
+Then, on the same stack, the acknowledgement run (see :mod:`.acks`). ``--only fanout`` or ``--only acks``
+runs one part. Results go to ``var/bench/latest.json``.
 """
 
 from __future__ import annotations
