@@ -10,7 +10,7 @@ help:
 	@echo "make run    - install into .venv, then start broker, database and all services (learnloop run)"
 	@echo "make test   - install, lint, and run the whole test suite against real servers"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - fan-out benchmark against the local stack"
+	@echo "make bench  - fan-out and acknowledgement benchmarks against the local stack (BENCH_ARGS="--only acks")"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,5 +59,6 @@ e2e: $(STAMP)
 clean:
 	rm -rf $(VENV) var .tools .pytest_cache .mypy_cache .ruff_cache
 
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.fanout
+	$(BIN)/python -m tests.bench.fanout $(BENCH_ARGS)

@@ -11,6 +11,13 @@ A use case writes through one unit of work, which owns every step::
 On leaving the block the emitted events are stored in the same transaction, the transaction commits,
 and only then are the events published (:meth:`Outbox.flush`). Consumers deduplicate by event id, so
 the rare double publish (crash between send and mark) is harmless.
+
+Right after a commit, the caller waits for the broker only: the entries are marked sent by one write
+for all the entries published in the meantime, at most every ``MARK_INTERVAL_S`` (see
+:meth:`Outbox.flush`). Marking each entry with its own write would cost the database about as much again
+as the transaction that stored it. The relay only takes entries older than ``RELAY_AFTER`` (well past
+that interval), so a mark still pending is not mistaken for a failed publish; a mark lost in a crash
+means one publish more, which consumers ignore.
 """
 
 from __future__ import annotations
@@ -80,12 +87,18 @@ def retry_transient(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     return run
 
 
+MARK_INTERVAL_S = 0.2
+RELAY_AFTER = timedelta(seconds=2)
+
+
 class Outbox:
     def __init__(self, db: AsyncDatabase[Doc], publisher: Publisher, retain: timedelta = timedelta(days=3)) -> None:
         self._client = db.client
         self._coll = db["outbox"]
         self._publisher = publisher
         self._retain = retain
+        self._unmarked: list[Any] = []  # ids published by flush() and not marked sent yet
+        self._marker: asyncio.Task[None] | None = None
 
     async def ensure_indexes(self) -> None:
         await self._coll.create_index([("sent_at", ASCENDING)], expireAfterSeconds=int(self._retain.total_seconds()))
@@ -131,20 +144,59 @@ class Outbox:
             await self.flush(tx.entries)
 
     async def flush(self, entries: list[Doc]) -> bool:
-        """Publish entries now (after their transaction committed). False if they stay for the relay."""
+        """Publish entries now (after their transaction committed). False if any stays for the relay.
+
+        Returns once the broker has them (sent in the order given, so each partition keeps it); they
+        are marked sent shortly after, together with the other entries published meanwhile.
+        """
+        sent = await self._send(entries)
+        if sent:
+            self._unmarked.extend(sent)
+            if self._marker is None or self._marker.done():
+                self._marker = asyncio.create_task(self._mark_unmarked(), name="outbox-marks")
+        return len(sent) == len(entries)
+
+    async def close(self) -> None:
+        """Write the marks still pending (at shutdown)."""
+        if self._marker is not None:
+            await asyncio.gather(self._marker, return_exceptions=True)
+
+    async def _mark_unmarked(self) -> None:
+        while self._unmarked:
+            ids, self._unmarked = self._unmarked, []
+            try:
+                await self._mark(ids)
+            except Exception as exc:
+                log.warning("outbox entries sent but not marked (the relay sends them again): %r", exc)
+            if self._unmarked:
+                await asyncio.sleep(MARK_INTERVAL_S)  # let the next ones gather
+
+    async def _flush_and_mark(self, entries: list[Doc]) -> bool:
+        """Publish entries and mark them sent before returning (the relay's and recovery's way)."""
+        sent = await self._send(entries)
+        if sent:
+            await self._mark(sent)
+        return len(sent) == len(entries)
+
+    async def _mark(self, ids: list[Any]) -> None:
+        await self._coll.update_many({"_id": {"$in": ids}}, {"$set": {"sent": True, "sent_at": utcnow()}})
+
+    async def _send(self, entries: list[Doc]) -> list[Any]:
+        """Send the entries in order and wait for the broker; returns the ids of those it acknowledged."""
+        futures: list[asyncio.Future[Any]] = []
         try:
             for e in entries:
-                await self._publisher.send_raw(e["topic"], e["key"], e["value"], [(k, v) for k, v in e["headers"]])
-            if entries:
-                await self._coll.update_many(
-                    {"_id": {"$in": [e["_id"] for e in entries]}}, {"$set": {"sent": True, "sent_at": utcnow()}}
-                )
-            return True
+                headers = [(k, v) for k, v in e["headers"]]
+                futures.append(await self._publisher.enqueue_raw(e["topic"], e["key"], e["value"], headers))
         except Exception as exc:
-            log.warning("outbox publish deferred to the relay: %r", exc)
-            return False
+            log.warning("outbox publish of %d entries deferred to the relay: %r", len(entries) - len(futures), exc)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            log.warning("outbox publish of %d entries deferred to the relay: %r", len(failed), failed[0])
+        return [e["_id"] for e, r in zip(entries, results, strict=False) if not isinstance(r, BaseException)]
 
-    async def relay_once(self, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
+    async def relay_once(self, older_than: timedelta = RELAY_AFTER, limit: int = 500) -> int:
         cutoff = utcnow() - older_than
         pending = (
             await self._coll.find({"sent": False, "created_at": {"$lt": cutoff}})
@@ -152,7 +204,7 @@ class Outbox:
             .limit(limit)
             .to_list()
         )
-        if pending and await self.flush(pending):
+        if pending and await self._flush_and_mark(pending):
             log.info("outbox relay published %d events", len(pending))
             return len(pending)
         return 0
@@ -166,7 +218,7 @@ class Outbox:
         query: Doc = {"sent": True, "sent_at": {"$gte": until - window, "$lt": until}}
         count = 0
         while entries := await self._coll.find(query).sort("created_at", ASCENDING).limit(page).to_list():
-            if not await self.flush(entries):
+            if not await self._flush_and_mark(entries):
                 raise RuntimeError("could not re-send the outbox to the new Kafka cluster")
             count += len(entries)
         return count

@@ -175,6 +175,7 @@ async def _stop_runtime(rt: Runtime[Any]) -> None:
         await rt.consumers.stop()
     if rt.jobs is not None:
         await rt.jobs.stop()
+    await rt.outbox.close()
     await rt.publisher.stop()
     await rt.mongo.close()
     log.info("service stopped")

@@ -5,7 +5,8 @@ notification stored, the rate of each stage (fan-out produced, notify stored, le
 peak RSS of each service process; in the same run it measures the baselines underneath (raw aiokafka
 produce and consume of as many same-size messages on the same broker, raw ``insert_many`` of as many
 documents into the same database) and prints each stage's rate as a ratio to its baseline.
-Results go to ``var/bench/latest.json``.
+Then, on the same stack, the acknowledgement run (see :mod:`.acks`). ``--only fanout`` or ``--only acks``
+runs one part. Results go to ``var/bench/latest.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,18 +34,14 @@ from learnloop_shared.local.stack import SERVICES, LocalStack
 from pymongo import AsyncMongoClient
 
 from ..helpers import metric
+from .acks import AckRun, ack_run, ack_table
+from .common import BATCH, CpuMeter, cpu_seconds, out, process_ids, seed_users
 
 log = logging.getLogger("bench")
-BATCH = 1000
 # A consumer stage's rate is N / (last - first stored). It needs enough batches to mean anything: the
 # consumers handle two batches at once, so with 2 or 3 batches first and last are stored together.
 CONSUMER_BATCH = 500  # LEARNLOOP_CONSUMER_BATCH_SIZE's default
 MIN_BATCHES_FOR_RATES = 10
-
-
-def out(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 @dataclass
@@ -105,38 +101,6 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
-class CpuMeter:
-    """CPU seconds each named process spends inside a ``with`` block."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self.spent: dict[str, float] = {}
-
-    def __enter__(self) -> CpuMeter:
-        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.spent = {name: round(cpu_seconds(pid) - self._start[name], 2) for name, pid in self.pids.items()}
-
-
-def process_ids(stack: LocalStack) -> dict[str, int]:
-    """Every process of the local stack by name: services, ``db-<service>`` servers and ``kafka``."""
-    named = {name: p.proc for name, p in stack.processes.items()}
-    named |= {f"db-{name}": p.proc for name, p in stack.infra.databases.items()}
-    named["kafka"] = stack.infra.broker.proc if stack.infra.broker else None
-    return {name: proc.pid for name, proc in named.items() if proc is not None}
 
 
 def sample_value() -> bytes:
@@ -208,16 +172,6 @@ async def raw_insert(mongo: AsyncMongoClient[dict[str, Any]], n: int, db_pid: in
     db_cpu = cpu_seconds(db_pid) - cpu0
     await coll.drop()
     return rate, db_cpu
-
-
-async def seed_users(share_url: str, token: str, n: int, topic: str) -> None:
-    """``n`` users subscribed to ``topic``, through the directory-sync endpoint (``PUT /v1/users``)."""
-    async with httpx.AsyncClient(base_url=share_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
-        for i in range(0, n, BATCH):
-            users = [
-                {"id": f"{topic}-u{j:07d}", "name": f"User {j}", "topics": [topic]} for j in range(i, min(n, i + BATCH))
-            ]
-            (await c.put("/v1/users", json={"users": users})).raise_for_status()
 
 
 async def stage_window(coll: Any, share_id: str, field: str) -> tuple[datetime, datetime]:
@@ -322,7 +276,14 @@ def cpu_table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(sizes: list[int], var: Path) -> list[Run]:
+@dataclass
+class AckOptions:
+    count: int
+    clients: int
+    storm: bool
+
+
+async def main_async(sizes: list[int], var: Path, acks: AckOptions | None) -> tuple[list[Run], AckRun | None]:
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
     secret = ensure_local_secret(var / "auth-secret")
@@ -343,6 +304,7 @@ async def main_async(sizes: list[int], var: Path) -> list[Run]:
     admin_token = issue_token(secret, "bench-admin", ["directory:write"])
     value = sample_value()
     runs: list[Run] = []
+    ack: AckRun | None = None
     total = 0
     try:
         for n in sizes:
@@ -356,37 +318,48 @@ async def main_async(sizes: list[int], var: Path) -> list[Run]:
             run.raw_insert_db_cpu_s = round(ins_cpu, 2)
             runs.append(run)
             out(table([run]).splitlines()[-1])
+        if acks is not None:
+            ack = await ack_run(stack, secret, admin_token, acks.count, acks.clients, acks.storm)
     finally:
         for client in clients.values():
             await client.close()
         await asyncio.to_thread(stack.stop)
-    return runs
+    return runs, ack
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated audience sizes")
+    parser.add_argument("--only", choices=("fanout", "acks"), help="run only the fan-out or the acknowledgement part")
+    parser.add_argument("--acks", type=int, default=5000, help="acknowledgements per series (of 10,000 recipients)")
+    parser.add_argument("--ack-clients", type=int, default=16, help="concurrent clients posting acknowledgements")
+    parser.add_argument("--no-storm", action="store_true", help="skip the series posted while deliveries are consumed")
     parser.add_argument("--var", default="var/bench", help="working folder (wiped)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")] if args.only != "acks" else []
+    acks = AckOptions(args.acks, args.ack_clients, not args.no_storm) if args.only != "fanout" else None
     var = Path(args.var).resolve()
-    runs = asyncio.run(main_async(sizes, var / "run"))
-    out()
-    out(table(runs))
-    out()
-    out(cpu_table(runs))
-    out()
-    out("Ratios are stage rate / baseline measured in the same run (targets: fan-out ≥ 0.50 of raw produce,")
-    out("notify ≥ 0.70 of raw insert_many). Stage rates are N / (last − first event of that stage);")
-    out(f"consumer stage rates (—) need ≥ {MIN_BATCHES_FOR_RATES} batches of {CONSUMER_BATCH}: with fewer, the")
-    out("first and last batch are handled at once (two are in flight) and the window says nothing.")
-    result = {
-        "when": datetime.now(UTC).isoformat(),
-        "host": {"cpus": os.cpu_count()},
-        "message_bytes": len(sample_value()),
-        "runs": [{**asdict(r), "ratios": r.ratios} for r in runs],
-    }
+    runs, ack = asyncio.run(main_async(sizes, var / "run", acks))
+    result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "host": {"cpus": os.cpu_count()}}
+    if runs:
+        out()
+        out(table(runs))
+        out()
+        out(cpu_table(runs))
+        out()
+        out("Ratios are stage rate / baseline measured in the same run (targets: fan-out ≥ 0.50 of raw produce,")
+        out("notify ≥ 0.70 of raw insert_many). Stage rates are N / (last − first event of that stage);")
+        out(f"consumer stage rates (—) need ≥ {MIN_BATCHES_FOR_RATES} batches of {CONSUMER_BATCH}: with fewer, the")
+        out("first and last batch are handled at once (two are in flight) and the window says nothing.")
+        result["message_bytes"] = len(sample_value())
+        result["runs"] = [{**asdict(r), "ratios": r.ratios} for r in runs]
+    if ack is not None:
+        out()
+        out(ack_table(ack))
+        out()
+        out("Ratios: acknowledgements/s ÷ raw transactions/s, and raw p99 ÷ our p99 (target: rate ≥ 0.50).")
+        result["acknowledgements"] = {**asdict(ack), "ratios": ack.ratios}
     (var / "latest.json").write_text(json.dumps(result, indent=2))
     out(f"written {var / 'latest.json'}")
 

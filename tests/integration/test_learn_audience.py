@@ -87,3 +87,15 @@ async def test_recipients_stored_one_document_each_are_moved_into_buckets_once(m
     assert mine == {"s1": ["opened"], "s2": ["opened"]}
     assert [i["share_id"] for i in await store.pending_for("u0003", None, 10)] == ["s2"]  # s1 done
     assert await adopt_legacy_recipients(store) == 0  # nothing left to move
+
+
+async def test_a_share_is_read_from_the_database_once_and_looked_up_again_until_it_is_stored(mongo, unique):
+    db = mongo[f"learn_{unique}"]
+    store = LearningStore(db)
+    assert await store.share("s1") is None  # not known yet (its event is still on its way)
+    share = {"_id": "s1", "author_id": "ann", "title": "T", "url": None, "published_at": T0}
+    await db["shares"].insert_one(share)
+    assert await store.share("s1") == share
+    # Share documents never change once stored: a share read once is answered without the database.
+    await db["shares"].delete_one({"_id": "s1"})
+    assert await store.share("s1") == share

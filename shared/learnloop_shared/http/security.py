@@ -24,6 +24,9 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def service_deps(request: Request) -> object:
-    """The service's own dependencies, built once in the lifespan (see ``runtime.ServiceDefinition``)."""
+async def service_deps(request: Request) -> object:
+    """The service's own dependencies, built once in the lifespan (see ``runtime.ServiceDefinition``).
+
+    ``async`` although it does not wait for anything: FastAPI runs a plain function dependency in its
+    thread pool, a thread hop on every request."""
     return request.app.state.runtime.deps

@@ -29,6 +29,7 @@ class LearningStore:
         self.progress = db["progress"]  # "<share>|<user>": what a recipient acknowledged, once they have
         self.acks = db["acknowledgements"]
         self._stored_shares: OrderedDict[str, None] = OrderedDict()  # the most recent ones
+        self._read_shares: OrderedDict[str, Doc] = OrderedDict()  # recently read, most recent last
 
     async def ensure_indexes(self) -> None:
         await self.audience.ensure_indexes()
@@ -52,7 +53,18 @@ class LearningStore:
 
     # --- queries -----------------------------------------------------------------------------
     async def share(self, share_id: str) -> Doc | None:
-        return await self.shares.find_one({"_id": share_id})
+        """The share as stored. Share documents never change once written (see :meth:`upsert_shares`),
+        so one read stays valid: acknowledgements come in bursts for the same few shares. A share not
+        stored yet is looked up again next time. Callers must not change the document."""
+        if (known := self._read_shares.get(share_id)) is not None:
+            self._read_shares.move_to_end(share_id)
+            return known
+        doc = await self.shares.find_one({"_id": share_id})
+        if doc is not None:
+            self._read_shares[share_id] = doc
+            if len(self._read_shares) > STORED_SHARES_KEPT:
+                self._read_shares.popitem(last=False)
+        return doc
 
     async def is_recipient(self, share: Doc, user_id: str) -> bool:
         return await self.audience.contains(share["_id"], share["published_at"], user_id)
