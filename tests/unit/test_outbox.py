@@ -39,9 +39,15 @@ class FakeOutboxCollection:
         self.marks.append(list(query["_id"]["$in"]))
 
 
+class FakeDatabase(dict[str, Any]):
+    """Just what Outbox reads from a database: its collections and (unused here) its client."""
+
+    client = None
+
+
 def outbox(publisher: FakePublisher) -> tuple[Outbox, FakeOutboxCollection]:
     coll = FakeOutboxCollection()
-    return Outbox({"outbox": coll}, publisher), coll  # type: ignore[arg-type]
+    return Outbox(FakeDatabase(outbox=coll), publisher), coll  # type: ignore[arg-type]
 
 
 def entries(key: str, n: int) -> list[dict[str, Any]]:
