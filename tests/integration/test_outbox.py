@@ -29,6 +29,7 @@ async def env(infra, mongo, make_topics, unique):
     outbox = Outbox(db, publisher)
     await outbox.ensure_indexes()
     yield db, outbox, topic
+    await outbox.close()
     await publisher.stop()
 
 
@@ -39,6 +40,7 @@ async def test_commits_then_publishes(env, infra):
         tx.emit(topic, "s1", an_event("s1"))
     assert not tx.duplicate
     assert await db["things"].count_documents({}) == 1
+    await outbox.close()  # entries are marked sent together, shortly after the broker has them
     assert await db["outbox"].count_documents({"sent": True}) == 1
     records = await read_all(infra, topic, expect=1)
     assert [decode(r.value, {ShareDelivered.event_type: ShareDelivered}).data.share_id for r in records] == ["s1"]
