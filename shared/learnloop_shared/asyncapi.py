@@ -12,7 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .events.contracts import EventDeadLettered, LearningAcknowledged, ShareDelivered, SharePublished, ShareRequested
+from .events.contracts import (
+    EventDeadLettered,
+    LearningAcknowledged,
+    LearningAnswered,
+    LearningOverdue,
+    LearningReminded,
+    ShareBuiltOn,
+    ShareDelivered,
+    SharePublished,
+    ShareRequested,
+    ShareRetracted,
+    ShareRevised,
+)
 from .events.envelope import JSON, SPECVERSION, STRUCTURED_CONTENT_TYPE, Envelope, EventData, dataschema_for
 from .events.schemas import data_schema
 from .settings import Partitions, ServiceSettings, Topics
@@ -36,12 +48,18 @@ class TopicContract:
 
 
 TOPIC_CONTRACTS: dict[str, TopicContract] = {
-    "shares": TopicContract(key="share id", events=(SharePublished,), sent_by="share API (through the outbox)"),
+    "shares": TopicContract(
+        key="share id (for `share.built_on`: the id of the share built on)",
+        events=(SharePublished, ShareRevised, ShareRetracted, ShareBuiltOn),
+        sent_by="share API (through the outbox)",
+    ),
     "deliveries": TopicContract(
         key="recipient id", events=(ShareDelivered,), sent_by="share worker (fan-out, one event per recipient)"
     ),
     "acknowledgements": TopicContract(
-        key="share id", events=(LearningAcknowledged,), sent_by="learn API (through the outbox)"
+        key="share id",
+        events=(LearningAcknowledged, LearningAnswered, LearningReminded, LearningOverdue),
+        sent_by="learn API and learn worker's schedule (through the outbox)",
     ),
     "share_requests": TopicContract(
         key="chosen by the publisher (not used by Learnloop)",

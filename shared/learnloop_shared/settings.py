@@ -33,10 +33,13 @@ class Topics(BaseModel):
     """Topic names: the one place they are defined. A new topic also needs a partition count in
     :class:`Partitions` and its key and events in ``learnloop_shared.asyncapi.TOPIC_CONTRACTS``."""
 
-    shares: str = Field("learnloop.shares", description="`share.published` events, keyed by share")
+    shares: str = Field(
+        "learnloop.shares", description="`share.*` events (published, revised, retracted, built_on), keyed by share"
+    )
     deliveries: str = Field("learnloop.deliveries", description="`share.delivered` events, keyed by recipient")
     acknowledgements: str = Field(
-        "learnloop.acknowledgements", description="`learning.acknowledged` events, keyed by share"
+        "learnloop.acknowledgements",
+        description="`learning.*` events (acknowledged, answered, reminded, overdue), keyed by share",
     )
     share_requests: str = Field("learnloop.share-requests", description="Share requests from other systems")
     dead_letters: str = Field("learnloop.dead-letters", description="Events no consumer could process")

@@ -34,7 +34,7 @@ CLASSES: tuple[tuple[str, str], ...] = (
 )
 # Who reads each topic (by the Topics field name); the names and partition counts come from the settings.
 READERS = {
-    "shares": "share worker (fan-out), learn worker",
+    "shares": "share worker (fan-out), learn worker, notify worker",
     "deliveries": "notify worker, learn worker",
     "acknowledgements": "notify worker",
     "share_requests": "share worker",

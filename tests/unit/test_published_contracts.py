@@ -18,10 +18,16 @@ from learnloop_shared.events import (
     Audience,
     EventDeadLettered,
     LearningAcknowledged,
+    LearningAnswered,
+    LearningOverdue,
+    LearningReminded,
     NotificationCreated,
+    ShareBuiltOn,
     ShareDelivered,
     SharePublished,
     ShareRequested,
+    ShareRetracted,
+    ShareRevised,
     decode,
     encode,
     make_event,
@@ -49,6 +55,35 @@ SAMPLES = [
         rating=5,
         acknowledged_at=NOW,
     ),
+    ShareRevised(
+        share_id="s", author_id="a", revision=2, title="t2", published_at=NOW, revised_at=NOW, changed=("title",)
+    ),
+    ShareRetracted(share_id="s", author_id="a", title="t", retracted_at=NOW),
+    ShareBuiltOn(
+        share_id="s", author_id="a", title="t", by_share_id="s2", by_author_id="b", by_title="t2", built_at=NOW
+    ),
+    LearningAnswered(
+        answer_id="x",
+        question_id="q",
+        share_id="s",
+        author_id="a",
+        title="t",
+        asked_by="b",
+        answered_by="a",
+        text="yes",
+        notify=("b",),
+        answered_at=NOW,
+    ),
+    LearningReminded(
+        round_id="s|s60",
+        share_id="s",
+        author_id="a",
+        title="t",
+        reason="scheduled",
+        recipient_ids=("b",),
+        reminded_at=NOW,
+    ),
+    LearningOverdue(share_id="s", author_id="a", title="t", due_at=NOW, recipients=2, not_completed=1, at=NOW),
     NotificationCreated(
         notification_id="n", user_id="b", kind="share.delivered", share_id="s", title="t", text="x", created_at=NOW
     ),

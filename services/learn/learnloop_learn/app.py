@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import ShareDelivered, SharePublished
+from learnloop_shared.events import ShareBuiltOn, ShareDelivered, SharePublished, ShareRetracted, ShareRevised
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
@@ -20,6 +20,7 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
             name="shares",
             topic=t.shares,
             handlers={SharePublished: deps.on_deliveries.on_published},
+            ignore=frozenset({ShareRevised.event_type, ShareBuiltOn.event_type, ShareRetracted.event_type}),
         ),
         ConsumerSpec(
             name="deliveries",

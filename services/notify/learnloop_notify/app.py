@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import LearningAcknowledged, ShareDelivered
+from learnloop_shared.events import (
+    LearningAcknowledged,
+    LearningAnswered,
+    LearningOverdue,
+    LearningReminded,
+    ShareDelivered,
+)
 from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
@@ -27,6 +33,7 @@ def consumers(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[Consume
             name="acknowledgements",
             topic=t.acknowledgements,
             handlers={LearningAcknowledged: deps.on_events.on_acknowledged},
+            ignore=frozenset({LearningAnswered.event_type, LearningReminded.event_type, LearningOverdue.event_type}),
         ),
     ]
 

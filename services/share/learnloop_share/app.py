@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from learnloop_shared.events import SharePublished, ShareRequested
+from learnloop_shared.events import ShareBuiltOn, SharePublished, ShareRequested, ShareRetracted, ShareRevised
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.recovery import Step
 from learnloop_shared.runtime import Runtime, ServiceDefinition
@@ -21,6 +21,7 @@ def consumers(rt: Runtime[ShareSettings], deps: ShareDeps) -> Sequence[ConsumerS
             name="fanout",
             topic=rt.settings.topics.shares,
             handlers={SharePublished: deps.on_shares.on_published},
+            ignore=frozenset({ShareRevised.event_type, ShareBuiltOn.event_type, ShareRetracted.event_type}),
         ),
         ConsumerSpec(
             name="share-requests",

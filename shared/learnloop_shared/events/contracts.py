@@ -10,6 +10,11 @@ from pydantic import Field
 from .envelope import EventData
 
 AckKind = Literal["opened", "learned", "applied", "rated", "question"]
+Requires = Literal["opened", "learned", "applied"]
+"""What completes a share for a recipient: ``learned`` is also completed by ``applied``, ``opened`` by any
+acknowledgement."""
+ReminderReason = Literal["scheduled", "manual", "revised"]
+MAX_REMINDED_PER_EVENT = 1000
 
 
 class Audience(EventData):
@@ -32,6 +37,10 @@ class ShareRequested(EventData):
     url: str | None = None
     topics: tuple[str, ...] = ()
     audience: Audience
+    requires: Requires = "learned"
+    due_at: datetime | None = None
+    reminders: tuple[str, ...] = ()  # ISO 8601 durations after publication ("P2D", "PT4H")
+    builds_on: tuple[str, ...] = ()
 
 
 class SharePublished(EventData):
@@ -47,6 +56,11 @@ class SharePublished(EventData):
     topics: tuple[str, ...] = ()
     audience: Audience = Field(default_factory=Audience)
     published_at: datetime
+    requires: Requires = "learned"
+    due_at: datetime | None = None
+    reminders: tuple[str, ...] = ()  # ISO 8601 durations after publication, as given
+    builds_on: tuple[str, ...] = ()  # known, unretracted shares it builds on (see ShareBuiltOn)
+    revision: int = 1
 
 
 class ShareDelivered(EventData):
@@ -62,6 +76,62 @@ class ShareDelivered(EventData):
     url: str | None = None
     topics: tuple[str, ...] = ()
     published_at: datetime
+    requires: Requires = "learned"
+    due_at: datetime | None = None
+    revision: int = 1
+
+
+class ShareRevised(EventData):
+    """The author (or a publishing system) changed a share: the share as it is now, at ``revision``.
+
+    ``changed`` names the fields the revision set. With ``reconfirm`` every recipient who had completed
+    the share must complete it again for this revision.
+    """
+
+    event_type: ClassVar[str] = "io.learnloop.share.revised.v1"
+
+    share_id: str
+    author_id: str
+    revision: int = Field(ge=2)
+    title: str
+    summary: str | None = None
+    url: str | None = None
+    topics: tuple[str, ...] = ()
+    requires: Requires = "learned"
+    due_at: datetime | None = None
+    reminders: tuple[str, ...] = ()
+    reconfirm: bool = True
+    changed: tuple[str, ...] = ()
+    published_at: datetime
+    revised_at: datetime
+
+
+class ShareRetracted(EventData):
+    """The author (or a publishing system) retracted a share: no more deliveries, reminders or acknowledgements."""
+
+    event_type: ClassVar[str] = "io.learnloop.share.retracted.v1"
+
+    share_id: str
+    author_id: str
+    title: str
+    retracted_at: datetime
+
+
+class ShareBuiltOn(EventData):
+    """A new share builds on an existing one: one event per referenced share, keyed by the referenced share.
+
+    ``share_id``, ``author_id`` and ``title`` are the referenced share's; ``by_*`` the new share's.
+    """
+
+    event_type: ClassVar[str] = "io.learnloop.share.built_on.v1"
+
+    share_id: str
+    author_id: str
+    title: str
+    by_share_id: str
+    by_author_id: str
+    by_title: str
+    built_at: datetime
 
 
 class LearningAcknowledged(EventData):
@@ -79,6 +149,69 @@ class LearningAcknowledged(EventData):
     text: str | None = None
     replaced: bool = False
     acknowledged_at: datetime
+    revision: int = 1  # the share's revision the acknowledgement was made for
+    public: bool = False  # a question every recipient may read (kind "question" only)
+    completed: bool = False  # this acknowledgement completed the share for the recipient (see Requires)
+
+
+class LearningAnswered(EventData):
+    """Someone answered a question about a share. ``notify`` is everyone in the thread (asker, author,
+    earlier answerers) except the writer."""
+
+    event_type: ClassVar[str] = "io.learnloop.learning.answered.v1"
+
+    answer_id: str
+    question_id: str
+    share_id: str
+    author_id: str
+    title: str
+    asked_by: str
+    answered_by: str
+    text: str
+    public: bool = False
+    notify: tuple[str, ...] = ()
+    answered_at: datetime
+
+
+class LearningReminded(EventData):
+    """Recipients who have not completed a share are reminded (``reason`` ``scheduled`` or ``manual``), or
+    recipients who had completed it are asked to confirm a new revision (``revised``).
+
+    One event per batch of at most 1,000 recipients of one round; ``round_id`` names the round
+    (share, step) and stays the same when a batch is sent again, so each (round, recipient) is notified once.
+    """
+
+    event_type: ClassVar[str] = "io.learnloop.learning.reminded.v1"
+
+    round_id: str
+    share_id: str
+    author_id: str
+    title: str
+    url: str | None = None
+    topics: tuple[str, ...] = ()
+    requires: Requires = "learned"
+    due_at: datetime | None = None
+    revision: int = 1
+    reason: ReminderReason
+    recipient_ids: tuple[str, ...] = Field(min_length=1, max_length=MAX_REMINDED_PER_EVENT)
+    reminded_at: datetime
+
+
+class LearningOverdue(EventData):
+    """A share's due time passed while some recipients had not completed it: one per (share, due time)."""
+
+    event_type: ClassVar[str] = "io.learnloop.learning.overdue.v1"
+
+    share_id: str
+    author_id: str
+    title: str
+    topics: tuple[str, ...] = ()
+    requires: Requires = "learned"
+    due_at: datetime
+    revision: int = 1
+    recipients: int
+    not_completed: int
+    at: datetime
 
 
 class NotificationCreated(EventData):
@@ -123,7 +256,13 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     ShareRequested,
     SharePublished,
     ShareDelivered,
+    ShareRevised,
+    ShareRetracted,
+    ShareBuiltOn,
     LearningAcknowledged,
+    LearningAnswered,
+    LearningReminded,
+    LearningOverdue,
     NotificationCreated,
     EventDeadLettered,
 )

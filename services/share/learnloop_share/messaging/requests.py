@@ -46,7 +46,11 @@ class ShareRequestHandlers:
                 continue
             data: ShareRequested = ev.data
             try:
-                draft = ShareDraft.model_validate(data.model_dump(mode="json", exclude_none=True))
+                draft = ShareDraft.model_validate(
+                    data.model_dump(
+                        mode="json", exclude_none=True, exclude={"requires", "due_at", "reminders", "builds_on"}
+                    )
+                )
             except ValidationError as exc:
                 rejected.append(Rejected(item, _reason(exc)))
                 continue
