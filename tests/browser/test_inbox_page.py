@@ -1,7 +1,9 @@
 """The inbox page served by notify, in a real headless Chromium against all three services.
 
 A recipient's page shows a new share live (no reload), acknowledges it with one click (learn records it),
-asks a question, and the author's page shows that feedback arrive live.
+asks a question, and the author's page shows that feedback arrive live. The follow-through test covers
+what the recipient already did (state from learn, kept current live), reminders, overdue notices,
+revisions, answers, built-on notifications and public/private questions.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import re
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,23 +29,51 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 LIVE = "#live[data-state='live']"
 
 
-async def open_inbox(browser: Any, notify_url: str, token: str, errors: list[str]) -> Any:
-    """A fresh browser context (own localStorage) with the inbox open and live for the token's user."""
+STATE_PATH = "/v1/me/learning/state"
+
+
+async def open_inbox(
+    browser: Any, notify_url: str, token: str, errors: list[str], tolerate_404: tuple[str, ...] = ()
+) -> Any:
+    """A fresh browser context (own localStorage) with the inbox open and live for the token's user.
+
+    Console errors and page errors are collected in ``errors``; Chromium logs every 4xx answer as a console
+    error, so the 404s a test provokes on purpose (paths in ``tolerate_404``) are left out.
+    """
     context = await browser.new_context(viewport={"width": 1000, "height": 900})
     page = await context.new_page()
+
+    def console(msg: Any) -> None:
+        if msg.type != "error":
+            return
+        where = str((msg.location or {}).get("url", ""))
+        if "status of 404" in msg.text and any(p in where for p in tolerate_404):
+            return
+        errors.append(f"console: {msg.text} ({where})")
+
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("console", console)
     await page.goto(f"{notify_url}/inbox#token={token}")
     await page.wait_for_selector(LIVE, timeout=15_000)
     return page
+
+
+def token(api: Any, user: str) -> str:
+    return str(api.auth(user)["Authorization"].split()[1])
+
+
+async def learn_has_state(api: Any) -> bool:
+    """Whether learn serves the recipient's state (an older learn answers 404 and the page shows none)."""
+    r = await api.learn.get(STATE_PATH, params={"share_id": "none"}, headers=api.auth("nobody"))
+    return r.status_code != 404
 
 
 def item(page: Any, share_id: str, kind: str = "share.delivered") -> Any:
     return page.locator(f"li.item[data-share-id='{share_id}'][data-kind='{kind}']")
 
 
-async def publish(api: Any, author: str, to: list[str], title: str, url: str | None = None) -> str:
-    body: dict[str, Any] = {"title": title, "summary": "Read this first", "audience": {"users": to}}
+async def publish(api: Any, author: str, to: list[str], title: str, url: str | None = None, **extra: Any) -> str:
+    body: dict[str, Any] = {"title": title, "summary": "Read this first", "audience": {"users": to}, **extra}
     if url:
         body["url"] = url
     r = await api.share.post("/v1/shares", json=body, headers=api.auth(author))
@@ -96,9 +127,10 @@ async def test_inbox_live_acknowledge_and_author_feedback(api, stack, browser, u
     alice, bob = ids["alice"], ids["bob"]
     notify_url = stack.url("notify")
     errors: list[str] = []
+    older_learn = () if await learn_has_state(api) else (STATE_PATH,)
 
     # The recipient signs in with #token=…; the page shows who it is and drops the token from the URL.
-    bob_page = await open_inbox(browser, notify_url, api.auth(bob)["Authorization"].split()[1], errors)
+    bob_page = await open_inbox(browser, notify_url, token(api, bob), errors, older_learn)
     assert await bob_page.text_content("#who-name") == bob
     assert "token" not in bob_page.url
     assert await bob_page.evaluate("localStorage.getItem('learnloop.token')")
@@ -148,7 +180,7 @@ async def test_inbox_live_acknowledge_and_author_feedback(api, stack, browser, u
     assert (fb["opened"], fb["learned"], fb["ratings"]) == (1, 1, {"count": 1, "average": 5.0})
 
     # The author's page (its own context): the recipient asks a question and it arrives there live.
-    alice_page = await open_inbox(browser, notify_url, api.auth(alice)["Authorization"].split()[1], errors)
+    alice_page = await open_inbox(browser, notify_url, token(api, alice), errors, older_learn)
     assert await alice_page.text_content("#who-name") == alice
     question = f"How big should fetch.max.bytes be? <script>x</script> {unique}"
     await bob_item.get_by_placeholder("Ask the author…").fill(question)
@@ -283,3 +315,261 @@ async def test_page_reconnects_with_last_event_id_after_notify_dies(api, stack, 
     finally:
         proc.signal(signal.SIGKILL)
         proc.stop(timeout=5)
+
+
+def state_of(page_item: Any) -> Any:
+    return page_item.locator(".state")
+
+
+async def learn_state(api: Any, user: str, share_id: str) -> dict[str, Any]:
+    r = await api.learn.get(STATE_PATH, params={"share_id": share_id}, headers=api.auth(user))
+    assert r.status_code == 200, r.text
+    items = [i for i in r.json()["items"] if i["share_id"] == share_id]
+    assert len(items) == 1, r.text
+    return dict(items[0])
+
+
+async def expect_state(page_item: Any, status: str, acknowledged: list[str], rating: int | None) -> None:
+    """The item shows learn's state for its share: status, what was acknowledged, the rating, pressed buttons."""
+    st = state_of(page_item)
+    await expect(st).to_be_visible()
+    await expect(st).to_have_attribute("data-status", status)
+    await expect(st).to_have_attribute("data-acknowledged", re.compile(r"^[a-z ]*$"))
+    for kind in ("opened", "learned", "applied"):
+        chip = st.locator(f"[data-fact='{kind}']")
+        await expect(chip).to_have_count(1 if kind in acknowledged else 0)
+    await expect(st).to_have_attribute("data-rating", "" if rating is None else str(rating))
+    if rating is not None:
+        await expect(st.locator("[data-fact='rating']")).to_have_text(f"Rated {rating}/5")
+    buttons = page_item.locator(".actions")
+    if await buttons.count():
+        for kind in ("learned", "applied"):
+            b = buttons.locator(f"button[data-ack='{kind}']")
+            if kind in acknowledged:
+                await expect(b).to_have_attribute("aria-pressed", "true")
+            else:
+                await expect(b).not_to_have_attribute("aria-pressed", "true")
+        pressed = buttons.locator(".star[aria-pressed='true']")
+        await expect(pressed).to_have_count(0 if rating is None else 1)
+        if rating is not None:
+            await expect(pressed).to_have_text(str(rating))
+
+
+async def open_questions(page_item: Any) -> Any:
+    """Opens the item's questions panel and waits until the thread is loaded; returns the panel."""
+    panel = page_item.locator("details.questions")
+    if await panel.get_attribute("open") is None:
+        await panel.locator("summary").click()
+    await expect(panel.locator(".thread[data-loaded='true']")).to_have_count(1)
+    return panel
+
+
+@needs_chromium
+async def test_follow_through_on_the_inbox_page(api, stack, browser, unique, screenshots):
+    """State from learn after learned + rating 5 (also after a reload, and kept current live), a reminder, an
+    overdue recipient and the author's overdue notice, a revision, public and private questions, an answer read
+    by the asker, and a built-on notification to the author."""
+    ids = await directory(api, unique)
+    alice, bob, carol = ids["alice"], ids["bob"], ids["carol"]
+    notify_url = stack.url("notify")
+    errors: list[str] = []
+    bob_page = await open_inbox(browser, notify_url, token(api, bob), errors)
+    alice_page = await open_inbox(browser, notify_url, token(api, alice), errors)
+    carol_page = await open_inbox(browser, notify_url, token(api, carol), errors)
+
+    # A share due in a few seconds that bob leaves alone: his page shows it pending, then overdue, and alice
+    # gets the overdue notice. It runs while the rest of the test goes on.
+    soon = datetime.now(UTC) + timedelta(seconds=6)
+    late = await publish(api, alice, [bob], f"Due soon {unique}", due_at=soon.isoformat(), requires="opened")
+    late_item = item(bob_page, late)
+    await late_item.wait_for(timeout=20_000)
+    await expect(state_of(late_item)).to_have_attribute("data-status", "pending", timeout=20_000)
+    await expect(state_of(late_item).locator("[data-fact='status']")).to_have_text("Pending: open it")
+    await expect(state_of(late_item).locator("[data-fact='due']")).to_contain_text("Due ")
+
+    # The main share: due in an hour, one reminder 2 s after publication, to bob and carol.
+    title = f"Consumer lag explained {unique}"
+    due = datetime.now(UTC) + timedelta(hours=1)
+    sid = await publish(
+        api, alice, [bob, carol], title, url=f"{notify_url}/healthz", due_at=due.isoformat(), reminders=["PT2S"]
+    )
+    delivered = item(bob_page, sid)
+    await delivered.wait_for(timeout=20_000)
+    await expect(delivered.locator(".tag")).to_have_text("Share")
+    await expect(state_of(delivered)).to_have_attribute("data-status", "pending", timeout=20_000)
+    await expect(state_of(delivered).locator("[data-fact='status']")).to_have_text("Pending: learn it")
+    await expect(state_of(delivered).locator("[data-fact='due']")).to_contain_text("Due ")
+
+    # The reminder arrives live, labelled, naming the share; it carries the same state and buttons.
+    reminder = item(bob_page, sid, "reminder")
+    await reminder.wait_for(timeout=20_000)
+    await expect(reminder.locator(".tag")).to_have_text("Reminder")
+    await expect(reminder.locator(".text")).to_contain_text(title)
+    await expect(bob_page.locator("#announcer")).to_contain_text("Reminder")
+    await expect_state(reminder, "pending", [], None)
+
+    # bob marks it learned and rates it 5 on the reminder: every item of the share shows what he did.
+    out = reminder.locator("output.result")
+    await reminder.get_by_role("button", name="Learned").click()
+    await expect(out).to_have_text("Learned: recorded.")
+    await reminder.get_by_role("button", name="Rate 5 out of 5").click()
+    await expect(out).to_have_text("Rating 5/5: recorded.")
+    for it in (reminder, delivered):
+        await expect_state(it, "completed", ["learned"], 5)
+        await expect(state_of(it).locator("[data-fact='status']")).to_have_text("Completed")
+    st = await learn_state(api, bob, sid)
+    assert (st["status"], st["acknowledged"], st["rating"], st["requires"]) == ("completed", ["learned"], 5, "learned")
+
+    # What the issue saw: after a reload the page still shows that he learned it and how he rated it.
+    await bob_page.reload()
+    await bob_page.wait_for_selector(LIVE)
+    await expect_state(item(bob_page, sid), "completed", ["learned"], 5)
+    await expect_state(item(bob_page, sid, "reminder"), "completed", ["learned"], 5)
+    await expect(state_of(late_item)).to_have_attribute("data-status", re.compile("pending|overdue"))
+
+    # Overdue: bob's page turns the untouched share overdue at its due time; alice gets the overdue notice.
+    await expect(state_of(late_item)).to_have_attribute("data-status", "overdue", timeout=20_000)
+    await expect(state_of(late_item).locator("[data-fact='status']")).to_have_text("Overdue: open it")
+    overdue = item(alice_page, late, "overdue")
+    await overdue.wait_for(timeout=20_000)
+    await expect(overdue.locator(".tag")).to_have_text("Overdue")
+    await expect(overdue.locator(".text")).to_contain_text("1 of 1 have not opened")
+
+    # Questions: bob asks a public and a private one; the state counts them.
+    delivered = item(bob_page, sid)
+    out = delivered.locator("output.result")
+    public_q = f"Does lag include uncommitted offsets? {unique}"
+    private_q = f"Can I skip the second half? {unique}"
+    await delivered.get_by_placeholder("Ask the author…").fill(public_q)
+    await delivered.get_by_role("checkbox", name="Public question").check()
+    await delivered.get_by_role("button", name="Ask", exact=True).click()
+    await expect(out).to_have_text("Public question: recorded.")
+    await expect(delivered.get_by_role("checkbox", name="Public question")).not_to_be_checked()
+    await delivered.get_by_placeholder("Ask the author…").fill(private_q)
+    await delivered.get_by_role("button", name="Ask", exact=True).click()
+    await expect(out).to_have_text("Question: recorded.")
+    await expect(state_of(delivered).locator("[data-fact='questions']")).to_have_text("2 questions asked")
+
+    # bob sees both of his; carol, another recipient, sees only the public one.
+    bob_panel = await open_questions(delivered)
+    await expect(bob_panel.locator("li.question")).to_have_count(2)
+    await expect(bob_panel.locator("li.question[data-public='true']")).to_contain_text(public_q)
+    await expect(bob_panel.locator("li.question[data-public='false']")).to_contain_text(private_q)
+    carol_panel = await open_questions(item(carol_page, sid))
+    await expect(carol_panel.locator("li.question")).to_have_count(1)
+    await expect(carol_panel.locator("li.question")).to_contain_text(public_q)
+    await expect(carol_panel.locator("li.question .chip.public")).to_have_text("Public")
+
+    # Meanwhile bob records `applied` outside the page (the API): the page learns of it with the next live
+    # notification, here alice's answer.
+    r = await api.learn.post(f"/v1/shares/{sid}/acknowledgements", json={"kind": "applied"}, headers=api.auth(bob))
+    assert r.status_code == 201, r.text
+
+    # alice (the author) reads both questions on her feedback item and answers the public one.
+    asked = alice_page.locator("li.item.kind-feedback", has_text=public_q).first
+    await asked.wait_for(timeout=20_000)
+    alice_panel = await open_questions(asked)
+    await expect(alice_panel.locator("li.question")).to_have_count(2)
+    reply = f"Only committed ones count. {unique}"
+    question = alice_panel.locator("li.question", has_text=public_q)
+    await question.get_by_label("Your answer").fill(reply)
+    await question.get_by_role("button", name="Answer", exact=True).click()
+    await expect(alice_panel.locator("output.thread-result")).to_have_text("Answer: sent.")
+    await expect(alice_panel.locator("li.question", has_text=public_q).locator("li.answer")).to_contain_text(reply)
+
+    # bob gets an `answer` notification live, his open thread shows the answer, and his state is current.
+    answered = item(bob_page, sid, "answer")
+    await answered.wait_for(timeout=20_000)
+    await expect(answered.locator(".tag")).to_have_text("Answer")
+    await expect(answered.locator(".text")).to_contain_text(reply)
+    await expect(bob_panel.locator("li.question", has_text=public_q).locator("li.answer")).to_contain_text(reply)
+    await expect(bob_panel.locator("li.question", has_text=private_q).locator("li.answer")).to_have_count(0)
+    await expect_state(delivered, "completed", ["learned", "applied"], 5)
+    # The answer's own item opens the same thread.
+    answer_panel = await open_questions(answered)
+    answer_li = answer_panel.locator("li.question", has_text=public_q).locator("li.answer")
+    await expect(answer_li).to_contain_text(reply)
+    await expect(answer_li.locator(".from")).to_have_text(alice)
+
+    # A revision (reconfirm): bob is notified, every item shows the new title, and he is pending again
+    # with revision 1 kept as completed.
+    new_title = f"Consumer lag explained, second edition {unique}"
+    r = await api.share.patch(f"/v1/shares/{sid}", json={"title": new_title}, headers=api.auth(alice))
+    assert r.status_code == 200, r.text
+    assert r.json()["revision"] == 2
+    revised = item(bob_page, sid, "share.revised")
+    await revised.wait_for(timeout=20_000)
+    await expect(revised.locator(".tag")).to_have_text("Revised")
+    await expect(revised.locator(".title")).to_have_text(new_title)
+    for kind in ("share.delivered", "reminder", "answer"):
+        await expect(item(bob_page, sid, kind).locator(".title")).to_have_text(new_title)
+    await expect_state(revised, "pending", [], None)
+    await expect(state_of(revised).locator("[data-fact='earlier']")).to_have_text("Completed revision 1")
+    out = revised.locator("output.result")
+    await revised.get_by_role("button", name="Learned").click()
+    await expect(out).to_have_text("Learned: recorded.")
+    await expect(out).to_have_attribute("data-status", "201")
+    await expect_state(revised, "completed", ["learned"], None)
+    assert (await learn_state(api, bob, sid))["completed_revisions"] == [1, 2]
+
+    # carol builds on alice's share: alice gets a built-on notification about her own share.
+    derived_title = f"Lag alerts that work {unique}"
+    await publish(api, carol, [bob], derived_title, builds_on=[sid])
+    built = item(alice_page, sid, "built_on")
+    await built.wait_for(timeout=20_000)
+    await expect(built.locator(".tag")).to_have_text("Built on")
+    await expect(built.locator(".text")).to_contain_text(carol)
+    await expect(built.locator(".text")).to_contain_text(derived_title)
+    await expect(built.locator(".actions")).to_have_count(0)  # her own share: nothing to acknowledge
+
+    await bob_page.screenshot(path=str(screenshots / "inbox-follow-through-recipient.png"), full_page=True)
+    await alice_page.screenshot(path=str(screenshots / "inbox-follow-through-author.png"), full_page=True)
+    for p in (bob_page, alice_page, carol_page):
+        await p.context.close()
+    assert errors == []
+
+
+@needs_chromium
+async def test_page_works_with_a_learn_without_state_or_questions(api, stack, browser, unique):
+    """A learn that predates the state and questions endpoints (404): no state is shown, nothing breaks, and
+    acknowledging works as before."""
+    ids = await directory(api, unique)
+    bob = ids["bob"]
+    notify_url = stack.url("notify")
+    errors: list[str] = []
+    bob_page = await open_inbox(browser, notify_url, token(api, bob), errors, (STATE_PATH, "/questions"))
+    cors = {"Access-Control-Allow-Origin": notify_url}
+    asked: list[str] = []
+
+    async def older_learn(route: Any) -> None:
+        asked.append(route.request.url)
+        problem = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not Found"}
+        await route.fulfill(status=404, json=problem, headers=cors, content_type="application/problem+json")
+
+    await bob_page.route(re.compile(r".*/v1/me/learning/state\?.*"), older_learn)
+    await bob_page.route(re.compile(r".*/v1/shares/[^/]+/questions(\?.*)?$"), older_learn)
+    sid = await publish(api, ids["alice"], [bob], f"Older learn {unique}")
+    shown = item(bob_page, sid)
+    await shown.wait_for(timeout=20_000)
+    await learn_knows(api, bob, sid)
+    await shown.get_by_role("button", name="Learned").click()
+    await expect(shown.locator("output.result")).to_have_text("Learned: recorded.")
+    await expect(shown.get_by_role("button", name="Learned")).to_have_attribute("aria-pressed", "true")
+
+    async def state_asked() -> bool:
+        return any(STATE_PATH in u for u in asked)
+
+    await eventually(state_asked, timeout=10)
+    await expect(state_of(shown)).to_be_hidden()
+    panel = shown.locator("details.questions")
+    await panel.locator("summary").click()
+    await expect(panel.locator(".thread")).to_contain_text("No questions to show")
+    # After the first 404 the page stops asking for state until the list is loaded again.
+    n = sum(STATE_PATH in u for u in asked)
+    await shown.get_by_role("button", name="Applied").click()
+    await expect(shown.locator("output.result")).to_have_text("Applied: recorded.")
+    await bob_page.wait_for_timeout(500)
+    assert sum(STATE_PATH in u for u in asked) == n
+    assert await bob_page.text_content("#inbox-error") == ""
+    await bob_page.context.close()
+    assert errors == []

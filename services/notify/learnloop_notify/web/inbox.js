@@ -9,6 +9,23 @@
   const MAX_BACKOFF_MS = 30000;
   const IDLE_TIMEOUT_MS = 45000; // the server sends a keep-alive every 15 s
   const ACK_LABELS = { opened: "Opened", learned: "Learned", applied: "Applied", rated: "Rating", question: "Question" };
+  // How each notification kind is labelled. `recipient` kinds are about a share the user received: they get the
+  // acknowledge buttons and the ask form. Kinds not listed here (a newer notify) still show, labelled by their kind.
+  const KINDS = {
+    "share.delivered": { label: "Share", cls: "kind-share", recipient: true },
+    reminder: { label: "Reminder", cls: "kind-reminder", recipient: true },
+    "share.revised": { label: "Revised", cls: "kind-revised", recipient: true },
+    answer: { label: "Answer", cls: "kind-answer", recipient: false },
+    overdue: { label: "Overdue", cls: "kind-overdue", recipient: false },
+    built_on: { label: "Built on", cls: "kind-built-on", recipient: false },
+    feedback: { label: "Feedback", cls: "kind-feedback", recipient: false },
+  };
+  const kindInfo = (kind) => KINDS[kind] || { label: String(kind), cls: "kind-other", recipient: false };
+  const REQUIRES_VERB = { opened: "open it", learned: "learn it", applied: "apply it" };
+  const STATE_BATCH = 100; // GET /v1/me/learning/state takes 1-100 share ids
+  const STATE_DEBOUNCE_MS = 150; // a burst of live notifications becomes one state request
+  const STATE_RETRIES_MS = [1000, 2000, 4000, 8000]; // learn hears of a delivery over Kafka, maybe after notify
+  const QUESTIONS_PAGE = 50;
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -29,6 +46,18 @@
     attempt: 0,
     session: null, // AbortController for everything tied to the signed-in session
     reconnectTimer: null,
+  };
+
+  // The recipient's own state per share, from learn's GET /v1/me/learning/state.
+  const learning = {
+    supported: true, // false once learn answered 404 (a learn without that endpoint): the page works as before
+    byShare: new Map(), // share id -> state item, or null when learn has none for the caller
+    seq: 0, // request counter: a response never overwrites a newer one or a newer local action
+    applied: new Map(), // share id -> seq of what is shown
+    wanted: new Set(), // share ids waiting for the debounced request
+    retries: new Map(), // share id -> how many times an absent state was asked again
+    timer: null,
+    dueTimer: null,
   };
 
   class AuthFailed extends Error {}
@@ -98,8 +127,19 @@
     return true;
   }
 
+  function forgetLearning() {
+    clearTimeout(learning.timer);
+    clearTimeout(learning.dueTimer);
+    learning.supported = true;
+    learning.byShare.clear();
+    learning.applied.clear();
+    learning.wanted.clear();
+    learning.retries.clear();
+  }
+
   function signOut(message) {
     stop();
+    forgetLearning();
     localStorage.removeItem(TOKEN_KEY);
     state.token = state.sub = null;
     clearList();
@@ -189,14 +229,14 @@
   }
 
   function render(note) {
-    const isFeedback = note.kind === "feedback";
+    const info = kindInfo(note.kind);
     const li = el("li", {
-      class: `item ${isFeedback ? "kind-feedback" : "kind-share"}`,
+      class: `item ${info.cls}`,
       "data-id": note.id, "data-kind": note.kind, "data-share-id": note.share_id,
     });
     const titleId = `t-${cssId(note.id)}`;
     const head = el("div", { class: "item-head" },
-      el("span", { class: "tag", text: isFeedback ? "Feedback" : "Share" }),
+      el("span", { class: "tag", text: info.label }),
       el("h3", { class: "title", id: titleId, text: note.title }),
       el("time", { datetime: note.created_at, text: formatTime(note.created_at) }),
       el("button", { type: "button", class: "link mark-read", text: "Mark read" }),
@@ -205,8 +245,11 @@
       el("span", { class: "sr-only unread-label", text: "Unread: " }),
       head,
       el("p", { class: "text", text: note.text }),
+      el("p", { class: "retracted-note", text: "The author retracted this share.", hidden: !note.retracted_at }),
+      el("div", { class: "state", role: "group", "aria-label": "What you did with this share", hidden: true }),
     );
-    if (!isFeedback) li.append(actions(note, titleId));
+    if (info.recipient) li.append(actions(note, titleId));
+    li.append(questionsPanel(note));
     li.addEventListener("click", () => {
       const entry = state.entries.get(note.id);
       if (entry && !entry.note.read_at) quiet(markRead(entry));
@@ -218,45 +261,71 @@
     return String(id).replace(/[^A-Za-z0-9_-]/g, "_");
   }
 
+  function currentNote(note) {
+    const entry = state.entries.get(note.id);
+    return entry ? entry.note : note;
+  }
+
   function actions(note, titleId) {
     const out = el("output", { class: "result", role: "status", "aria-live": "polite" });
     const group = el("div", { class: "actions", role: "group", "aria-labelledby": titleId });
     const url = safeUrl(note.url);
-    if (url) {
-      const open = el("a", { class: "button open", href: url, target: "_blank", rel: "noopener noreferrer", text: "Open" });
-      const recordOpen = () => acknowledge(note, { kind: "opened" }, out, open);
-      open.addEventListener("click", recordOpen);
-      open.addEventListener("auxclick", (e) => { if (e.button === 1) recordOpen(); });
-      group.append(open);
-    }
+    const open = el("a", { class: "button open", href: url || undefined, target: "_blank", rel: "noopener noreferrer", text: "Open", hidden: !url });
+    const recordOpen = () => acknowledge(currentNote(note), { kind: "opened" }, out, null);
+    open.addEventListener("click", recordOpen);
+    open.addEventListener("auxclick", (e) => { if (e.button === 1) recordOpen(); });
+    group.append(open);
     for (const kind of ["learned", "applied"]) {
       const b = el("button", { type: "button", "data-ack": kind, text: ACK_LABELS[kind] });
-      b.addEventListener("click", () => acknowledge(note, { kind }, out, b));
+      b.addEventListener("click", () => acknowledge(currentNote(note), { kind }, out, b));
       group.append(b);
     }
     const rating = el("span", { class: "rating", role: "group", "aria-label": "Rate from 1 to 5" },
       el("span", { class: "muted", "aria-hidden": "true", text: "Rate" }));
     for (let n = 1; n <= 5; n++) {
       const b = el("button", { type: "button", class: "star", "data-ack": "rated", "data-rating": n, "aria-label": `Rate ${n} out of 5`, text: String(n) });
-      b.addEventListener("click", () => acknowledge(note, { kind: "rated", rating: n }, out, b, rating));
+      b.addEventListener("click", () => acknowledge(currentNote(note), { kind: "rated", rating: n }, out, b, rating));
       rating.append(b);
     }
     group.append(rating);
     const question = el("input", { type: "text", name: "question", maxlength: 5000, required: true, placeholder: "Ask the author…", "aria-label": "Your question for the author" });
-    const ask = el("form", { class: "ask" }, question, el("button", { type: "submit", "data-ack": "question", text: "Ask" }));
+    const publicBox = el("input", { type: "checkbox", name: "public", class: "public" });
+    const publicLabel = el("label", { class: "public-label", title: "A public question and its answers can be read by every recipient of the share; a private one only by you and the author." },
+      publicBox, " Public question (every recipient can read it)");
+    const ask = el("form", { class: "ask" }, question, publicLabel, el("button", { type: "submit", "data-ack": "question", text: "Ask" }));
     ask.addEventListener("submit", async (e) => {
       e.preventDefault();
       const text = question.value.trim();
       if (!text) return;
-      const ok = await acknowledge(note, { kind: "question", text }, out, ask.querySelector("button"));
-      if (ok) question.value = "";
+      // `public` is sent only when ticked: false is learn's default, and a learn that predates public questions
+      // (its body model forbids unknown fields) still takes private ones.
+      const body = publicBox.checked ? { kind: "question", text, public: true } : { kind: "question", text };
+      const ok = await acknowledge(currentNote(note), body, out, ask.querySelector("button[type=submit]"));
+      if (ok) {
+        question.value = "";
+        publicBox.checked = false;
+        reloadThreads(note.share_id);
+      }
     });
     group.append(ask, out);
     return group;
   }
 
+  function ackLabel(body) {
+    if (body.kind === "rated") return `${ACK_LABELS.rated} ${body.rating}/5`;
+    if (body.kind === "question" && body.public) return "Public question";
+    return ACK_LABELS[body.kind];
+  }
+
+  function whyNot(status) {
+    if (status === 401) return "your token was rejected";
+    if (status === 404) return "this share is not visible to you";
+    if (status === 410) return "the author retracted this share";
+    return `HTTP ${status}`;
+  }
+
   async function acknowledge(note, body, out, button, exclusiveGroup) {
-    const label = ACK_LABELS[body.kind] + (body.kind === "rated" ? ` ${body.rating}/5` : "");
+    const label = ackLabel(body);
     out.dataset.state = "pending";
     out.dataset.kind = body.kind;
     delete out.dataset.status;
@@ -291,19 +360,315 @@
         button.setAttribute("aria-pressed", "true");
         button.classList.add("done");
       }
+      localChange(note.share_id);
       return true;
     }
     out.dataset.state = "error";
     const detail = await problemText(r);
-    const why = r.status === 401 ? "your token was rejected" : r.status === 404 ? "this share is not visible to you" : `HTTP ${r.status}`;
-    out.textContent = `${label}: not recorded (${why}${detail && r.status !== 404 ? `: ${detail}` : ""}).`;
+    out.textContent = `${label}: not recorded (${whyNot(r.status)}${detail && r.status !== 404 ? `: ${detail}` : ""}).`;
+    if (r.status === 410) localChange(note.share_id);
     return false;
+  }
+
+  // ---- the recipient's state per share (learn's GET /v1/me/learning/state) ----
+  function entriesOf(shareId) {
+    return [...state.entries.values()].filter((e) => e.note.share_id === shareId);
+  }
+
+  /** The user just changed something at learn: drop answers to requests sent before, and ask again. */
+  function localChange(shareId) {
+    learning.applied.set(shareId, ++learning.seq);
+    wantState([shareId]);
+  }
+
+  function wantState(shareIds, delay = STATE_DEBOUNCE_MS) {
+    if (!learning.supported || !state.token) return;
+    for (const id of shareIds) if (id) learning.wanted.add(id);
+    if (!learning.wanted.size) return;
+    clearTimeout(learning.timer);
+    learning.timer = setTimeout(() => quiet(flushState()), delay);
+  }
+
+  function wantAllStates() {
+    wantState(new Set([...state.entries.values()].map((e) => e.note.share_id)));
+  }
+
+  async function flushState() {
+    const ids = [...learning.wanted];
+    learning.wanted.clear();
+    for (let i = 0; i < ids.length; i += STATE_BATCH) await fetchState(ids.slice(i, i + STATE_BATCH));
+  }
+
+  async function fetchState(ids) {
+    const seq = ++learning.seq;
+    const query = ids.map((id) => `share_id=${encodeURIComponent(id)}`).join("&");
+    let r;
+    try {
+      r = await call(cfg.learnUrl, `/v1/me/learning/state?${query}`, { signal: state.session && state.session.signal });
+    } catch (e) {
+      if (e && e.name === "AbortError") return;
+      return; // learn unreachable: keep what is shown; the next notification or action asks again
+    }
+    if (r.status === 404) {
+      // A learn without this endpoint: show no state rather than a wrong one; everything else works as before.
+      learning.supported = false;
+      for (const id of learning.byShare.keys()) for (const entry of entriesOf(id)) showState(entry, null);
+      learning.byShare.clear();
+      return;
+    }
+    if (!r.ok) return;
+    const body = await r.json().catch(() => null);
+    if (!body || !Array.isArray(body.items)) return;
+    const got = new Map(body.items.filter((i) => i && typeof i.share_id === "string").map((i) => [i.share_id, i]));
+    const again = [];
+    for (const id of ids) {
+      if ((learning.applied.get(id) || 0) > seq) continue; // a newer answer or a local action is shown
+      learning.applied.set(id, seq);
+      const item = got.get(id) || null;
+      learning.byShare.set(id, item);
+      for (const entry of entriesOf(id)) showState(entry, item);
+      if (item) {
+        learning.retries.delete(id);
+      } else if (entriesOf(id).some((e) => kindInfo(e.note.kind).recipient)) {
+        // Notified of a share learn does not list for us (yet): its delivery may still be on its way to learn.
+        const n = learning.retries.get(id) || 0;
+        if (n < STATE_RETRIES_MS.length) {
+          learning.retries.set(id, n + 1);
+          again.push([id, STATE_RETRIES_MS[n]]);
+        }
+      }
+    }
+    for (const [id, wait] of again) setTimeout(() => wantState([id]), wait);
+    scheduleDueRefresh();
+  }
+
+  /** When a pending share's due date passes, learn calls it overdue: ask again just after that moment. */
+  function scheduleDueRefresh() {
+    clearTimeout(learning.dueTimer);
+    const now = Date.now();
+    let next = Infinity;
+    for (const item of learning.byShare.values()) {
+      if (!item || item.status !== "pending" || !item.due_at) continue;
+      const t = Date.parse(item.due_at);
+      if (t > now && t < next) next = t;
+    }
+    if (next === Infinity) return;
+    learning.dueTimer = setTimeout(wantAllStates, Math.min(next - now + 500, 2 ** 31 - 1));
+  }
+
+  function chip(fact, text, extra) {
+    return el("span", { class: `chip ${extra || ""}`.trim(), "data-fact": fact, text });
+  }
+
+  function statusText(item) {
+    const verb = REQUIRES_VERB[item.requires] || "complete it";
+    if (item.status === "completed") return "Completed";
+    if (item.status === "retracted") return "Retracted by the author";
+    if (item.status === "overdue") return `Overdue: ${verb}`;
+    return `Pending: ${verb}`;
+  }
+
+  /** Shows learn's state for the share on one list item, and presses the buttons for what was done. */
+  function showState(entry, item) {
+    const box = entry.li.querySelector(".state");
+    const group = entry.li.querySelector(".actions");
+    if (!item) {
+      box.hidden = true;
+      box.replaceChildren();
+      for (const k of ["status", "acknowledged", "rating"]) delete box.dataset[k];
+      return;
+    }
+    const acknowledged = Array.isArray(item.acknowledged) ? item.acknowledged : [];
+    const rating = Number.isInteger(item.rating) ? item.rating : null;
+    const asked = Number.isInteger(item.questions_asked) ? item.questions_asked : 0;
+    const earlier = (Array.isArray(item.completed_revisions) ? item.completed_revisions : [])
+      .filter((rev) => item.status !== "completed" || rev !== item.revision);
+    box.dataset.status = String(item.status);
+    box.dataset.acknowledged = acknowledged.join(" ");
+    box.dataset.rating = rating === null ? "" : String(rating);
+    const parts = [chip("status", statusText(item), `status-${cssId(item.status)}`)];
+    for (const kind of ["opened", "learned", "applied"]) {
+      if (acknowledged.includes(kind)) parts.push(chip(kind, `${ACK_LABELS[kind]} ✓`));
+    }
+    if (rating !== null) parts.push(chip("rating", `Rated ${rating}/5`));
+    if (item.due_at) parts.push(chip("due", `${item.status === "overdue" ? "Was due" : "Due"} ${formatTime(item.due_at)}`));
+    if (asked) parts.push(chip("questions", `${asked} question${asked === 1 ? "" : "s"} asked`));
+    if (earlier.length) parts.push(chip("earlier", `Completed revision ${earlier.join(", ")}`));
+    if (item.completed_at && item.status === "completed") parts.push(chip("completed-at", `on ${formatTime(item.completed_at)}`));
+    box.replaceChildren(el("span", { class: "sr-only", text: "Your progress: " }), ...parts);
+    box.hidden = false;
+    entry.li.classList.toggle("retracted", item.status === "retracted");
+    if (!group) return;
+    const open = group.querySelector("a.open");
+    if (open) open.classList.toggle("done", acknowledged.includes("opened"));
+    for (const b of group.querySelectorAll("button[data-ack]")) {
+      const kind = b.dataset.ack;
+      const done = kind === "rated" ? rating !== null && Number(b.dataset.rating) === rating
+        : kind !== "question" && acknowledged.includes(kind);
+      if (kind !== "question") {
+        if (done) b.setAttribute("aria-pressed", "true");
+        else b.removeAttribute("aria-pressed");
+        b.classList.toggle("done", done);
+      }
+      b.disabled = item.status === "retracted";
+    }
+  }
+
+  // ---- questions and answers (learn's /v1/shares/{id}/questions) ----
+  function questionsPanel(note) {
+    const details = el("details", { class: "questions" });
+    // The thread is re-rendered on every reload, so it is not a live region itself (it would be read out in
+    // full each time); what happens is said by the panel's status output and the page's announcer.
+    const thread = el("div", { class: "thread", "aria-busy": "false" });
+    const out = el("output", { class: "thread-result", role: "status", "aria-live": "polite" });
+    details.append(el("summary", { text: "Questions and answers" }), thread, out);
+    details.addEventListener("toggle", () => {
+      if (details.open) quiet(loadThread(note.share_id, details));
+    });
+    return details;
+  }
+
+  function reloadThreads(shareId) {
+    for (const entry of entriesOf(shareId)) {
+      const details = entry.li.querySelector("details.questions");
+      if (details && details.open) quiet(loadThread(shareId, details));
+    }
+  }
+
+  async function loadThread(shareId, details, cursor) {
+    const thread = details.querySelector(".thread");
+    const out = details.querySelector("output.thread-result");
+    thread.setAttribute("aria-busy", "true");
+    const path = `/v1/shares/${encodeURIComponent(shareId)}/questions?limit=${QUESTIONS_PAGE}`
+      + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
+    let r;
+    try {
+      r = await call(cfg.learnUrl, path, { signal: state.session && state.session.signal });
+    } catch (e) {
+      thread.setAttribute("aria-busy", "false");
+      if (e && e.name === "AbortError") return;
+      thread.replaceChildren(el("p", { class: "error", text: "Could not reach the learn service." }));
+      return;
+    }
+    thread.setAttribute("aria-busy", "false");
+    if (!r.ok) {
+      const text = r.status === 404 ? "No questions to show: learn does not list questions for this share to you."
+        : `Could not load the questions (${whyNot(r.status)}).`;
+      thread.replaceChildren(el("p", { class: "muted", "data-status": r.status, text }));
+      return;
+    }
+    const page = await r.json().catch(() => ({ items: [] }));
+    const items = Array.isArray(page.items) ? page.items : [];
+    if (!cursor) {
+      thread.replaceChildren();
+      thread.dataset.loaded = "true";
+      if (!items.length) thread.append(el("p", { class: "muted empty-thread", text: "No questions yet." }));
+      thread.append(el("ol", { class: "question-list" }));
+    }
+    const list = thread.querySelector(".question-list");
+    for (const q of items) list.append(renderQuestion(shareId, q, out));
+    const oldMore = thread.querySelector("button.more-questions");
+    if (oldMore) oldMore.remove();
+    if (page.next_cursor) {
+      const more = el("button", { type: "button", class: "more-questions", text: "More questions" });
+      more.addEventListener("click", () => quiet(loadThread(shareId, details, page.next_cursor)));
+      thread.append(more);
+    }
+  }
+
+  function renderQuestion(shareId, q, out) {
+    const headId = `q-${cssId(shareId)}-${cssId(q.id)}-${Math.random().toString(36).slice(2, 8)}`;
+    const li = el("li", { class: "question", "data-question-id": q.id, "data-public": q.public ? "true" : "false", "aria-labelledby": headId });
+    li.append(
+      el("p", { class: "q-head", id: headId },
+        el("span", { class: `chip ${q.public ? "public" : "private"}`, text: q.public ? "Public" : "Private" }), " ",
+        el("strong", { class: "from", text: q.from }), " asked ",
+        el("time", { datetime: q.at, text: formatTime(q.at) })),
+      el("p", { class: "q-text", text: q.text }),
+    );
+    const answers = el("ul", { class: "answers", "aria-label": `Answers to ${q.from}'s question` });
+    for (const a of Array.isArray(q.answers) ? q.answers : []) {
+      answers.append(el("li", { class: "answer", "data-answer-id": a.id },
+        el("strong", { class: "from", text: a.from }), " ",
+        el("time", { datetime: a.at, text: formatTime(a.at) }), ": ",
+        el("span", { class: "a-text", text: a.text })));
+    }
+    if (!answers.children.length) answers.append(el("li", { class: "muted no-answers", text: "No answers yet." }));
+    li.append(answers, answerForm(shareId, q, out));
+    return li;
+  }
+
+  function answerForm(shareId, q, out) {
+    const inputId = `a-${cssId(shareId)}-${cssId(q.id)}-${Math.random().toString(36).slice(2, 8)}`;
+    const input = el("input", { id: inputId, type: "text", name: "answer", maxlength: 5000, required: true });
+    const form = el("form", { class: "answer-form" },
+      el("label", { for: inputId, text: "Your answer" }), input,
+      el("button", { type: "submit", text: "Answer" }));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      out.dataset.state = "pending";
+      delete out.dataset.status;
+      out.textContent = "Answer: sending…";
+      const path = `/v1/shares/${encodeURIComponent(shareId)}/questions/${encodeURIComponent(q.id)}/answers`;
+      let r;
+      try {
+        r = await call(cfg.learnUrl, path, { method: "POST", body: { text } });
+      } catch {
+        out.dataset.state = "error";
+        out.textContent = "Answer: could not reach the learn service.";
+        return;
+      }
+      out.dataset.status = String(r.status);
+      if (r.status === 201 || r.status === 200) {
+        input.value = "";
+        out.dataset.state = "ok";
+        out.textContent = "Answer: sent.";
+        reloadThreads(shareId);
+        localChange(shareId);
+        return;
+      }
+      out.dataset.state = "error";
+      const detail = await problemText(r);
+      const why = r.status === 404 ? "you cannot answer this question" : whyNot(r.status);
+      out.textContent = `Answer: not sent (${why}${detail && r.status !== 404 ? `: ${detail}` : ""}).`;
+    });
+    return form;
   }
 
   function applyRead(entry) {
     const unread = !entry.note.read_at;
     entry.li.classList.toggle("unread", unread);
     entry.li.querySelector(".unread-label").textContent = unread ? "Unread: " : "";
+  }
+
+  /** A notification arriving live carries the share's current title and url: show them on its other items too. */
+  function refreshShareTexts(note) {
+    for (const entry of entriesOf(note.share_id)) {
+      if (entry.note.id === note.id) continue;
+      if (typeof note.title === "string" && note.title !== entry.note.title) {
+        entry.note.title = note.title;
+        entry.li.querySelector(".title").textContent = note.title;
+      }
+      if (note.url !== undefined && note.url !== entry.note.url) {
+        entry.note.url = note.url;
+        const open = entry.li.querySelector("a.open");
+        const url = safeUrl(note.url);
+        if (open) {
+          if (url) open.setAttribute("href", url);
+          else open.removeAttribute("href");
+          open.hidden = !url;
+        }
+      }
+    }
+  }
+
+  function announce(note) {
+    const info = kindInfo(note.kind);
+    if (note.kind === "share.delivered") return `New share: ${note.title}`;
+    if (note.kind === "feedback") return `New feedback: ${note.text}`;
+    return `${info.label}: ${note.text}`;
   }
 
   function upsert(note, { live = false, append = false } = {}) {
@@ -317,6 +682,7 @@
     const entry = { note, li, live };
     state.entries.set(note.id, entry);
     applyRead(entry);
+    if (learning.byShare.has(note.share_id)) showState(entry, learning.byShare.get(note.share_id));
     if (append) {
       ui.list.append(li);
     } else {
@@ -332,7 +698,8 @@
     if (live) {
       li.classList.add("fresh");
       setTimeout(() => li.classList.remove("fresh"), 4000);
-      ui.announcer.textContent = note.kind === "feedback" ? `New feedback: ${note.text}` : `New share: ${note.title}`;
+      ui.announcer.textContent = announce(note);
+      refreshShareTexts(note);
     }
     ui.empty.hidden = true;
     return true;
@@ -354,6 +721,8 @@
     state.listLoaded = true;
     ui.more.hidden = !page.next_cursor;
     ui.empty.hidden = page.items.length > 0;
+    learning.supported = true; // learn may have been upgraded since it last answered 404
+    wantAllStates();
     await refreshUnread();
   }
 
@@ -365,6 +734,7 @@
     for (const note of page.items) upsert(note, { append: true });
     state.nextCursor = page.next_cursor;
     ui.more.hidden = !page.next_cursor;
+    wantState(page.items.map((n) => n.share_id));
   }
 
   async function markRead(entry) {
@@ -438,6 +808,9 @@
       }
       if (ev.id) state.lastEventId = ev.id;
       if (upsert(note, { live: true })) quiet(refreshUnread());
+      // Whatever arrived (a reminder, a revision, an answer, …), what learn knows may have changed: ask again.
+      wantAllStates();
+      if (note.kind === "answer") reloadThreads(note.share_id);
     } else if (ev.type === "reset") {
       // The server could not resume after our last event: reload the list; the next event gives a new id.
       state.lastEventId = ev.id || null;
@@ -505,6 +878,7 @@
 
   function start() {
     stop();
+    forgetLearning();
     state.session = new AbortController();
     state.lastEventId = null;
     state.listLoaded = false;
@@ -528,6 +902,10 @@
   ui.signOut.addEventListener("click", () => signOut(""));
   ui.readAll.addEventListener("click", () => quiet(readAll()));
   ui.more.addEventListener("click", () => quiet(loadMore()));
+  // Back to a tab left in the background: what was done elsewhere (another tab, the API) shows again.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && state.token) wantAllStates();
+  });
   window.addEventListener("storage", (e) => {
     if (e.key !== TOKEN_KEY) return;
     if (e.newValue) signIn(e.newValue, false);
