@@ -481,7 +481,7 @@
     const acknowledged = Array.isArray(item.acknowledged) ? item.acknowledged : [];
     const rating = Number.isInteger(item.rating) ? item.rating : null;
     const asked = Number.isInteger(item.questions_asked) ? item.questions_asked : 0;
-    const earlier = (Array.isArray(item.completed_revisions) ? item.completed_revisions : [])
+    const earlier = [...new Set(Array.isArray(item.completed_revisions) ? item.completed_revisions : [])]
       .filter((rev) => item.status !== "completed" || rev !== item.revision);
     box.dataset.status = String(item.status);
     box.dataset.acknowledged = acknowledged.join(" ");
@@ -493,9 +493,12 @@
     if (rating !== null) parts.push(chip("rating", `Rated ${rating}/5`));
     if (item.due_at) parts.push(chip("due", `${item.status === "overdue" ? "Was due" : "Due"} ${formatTime(item.due_at)}`));
     if (asked) parts.push(chip("questions", `${asked} question${asked === 1 ? "" : "s"} asked`));
-    if (earlier.length) parts.push(chip("earlier", `Completed revision ${earlier.join(", ")}`));
+    if (earlier.length) {
+      const which = `revision${earlier.length === 1 ? "" : "s"} ${earlier.join(", ")}`;
+      parts.push(chip("earlier", item.status === "completed" ? `Also completed ${which}` : `Completed ${which}`));
+    }
     if (item.completed_at && item.status === "completed") parts.push(chip("completed-at", `on ${formatTime(item.completed_at)}`));
-    box.replaceChildren(el("span", { class: "sr-only", text: "Your progress: " }), ...parts);
+    box.replaceChildren(...parts);
     box.hidden = false;
     entry.li.classList.toggle("retracted", item.status === "retracted");
     if (!group) return;
