@@ -271,7 +271,7 @@
     const group = el("div", { class: "actions", role: "group", "aria-labelledby": titleId });
     const url = safeUrl(note.url);
     const open = el("a", { class: "button open", href: url || undefined, target: "_blank", rel: "noopener noreferrer", text: "Open", hidden: !url });
-    const recordOpen = () => acknowledge(currentNote(note), { kind: "opened" }, out, null);
+    const recordOpen = () => acknowledge(currentNote(note), { kind: "opened" }, out, open);
     open.addEventListener("click", recordOpen);
     open.addEventListener("auxclick", (e) => { if (e.button === 1) recordOpen(); });
     group.append(open);
@@ -357,7 +357,7 @@
         }
       }
       if (button && body.kind !== "question") {
-        button.setAttribute("aria-pressed", "true");
+        if (button.tagName === "BUTTON") button.setAttribute("aria-pressed", "true"); // not on a link
         button.classList.add("done");
       }
       localChange(note.share_id);
@@ -678,6 +678,8 @@
     const known = state.entries.get(note.id);
     if (known) {
       known.note = { ...known.note, ...note };
+      known.li.querySelector(".title").textContent = known.note.title;
+      known.li.querySelector(".retracted-note").hidden = !known.note.retracted_at;
       applyRead(known);
       return false;
     }
