@@ -430,7 +430,12 @@ async def test_follow_through_on_the_inbox_page(api, stack, browser, unique, scr
         await expect_state(it, "completed", ["learned"], 5)
         await expect(state_of(it).locator("[data-fact='status']")).to_have_text("Completed")
     st = await learn_state(api, bob, sid)
-    assert (st["status"], st["acknowledged"], st["rating"], st["requires"]) == ("completed", ["learned"], 5, "learned")
+    assert (st["status"], st["acknowledged"], st["rating"], st["requires"]) == (
+        "completed",
+        ["learned", "rated"],
+        5,
+        "learned",
+    )
 
     # What the issue saw: after a reload the page still shows that he learned it and how he rated it.
     await bob_page.reload()

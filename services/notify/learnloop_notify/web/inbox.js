@@ -597,7 +597,12 @@
         el("span", { class: "a-text", text: a.text })));
     }
     if (!answers.children.length) answers.append(el("li", { class: "muted no-answers", text: "No answers yet." }));
-    li.append(answers, answerForm(shareId, q, out));
+    li.append(answers);
+    // learn lists the latest answers of a question (oldest first) and counts them all in answers_total.
+    if (Number.isInteger(q.answers_total) && q.answers_total > answers.querySelectorAll(".answer").length) {
+      li.append(el("p", { class: "muted older-answers", text: `Showing the latest ${answers.querySelectorAll(".answer").length} of ${q.answers_total} answers.` }));
+    }
+    li.append(answerForm(shareId, q, out));
     return li;
   }
 
