@@ -428,7 +428,7 @@ async def test_follow_through_on_the_inbox_page(api, stack, browser, unique, scr
     await expect(out).to_have_text("Rating 5/5: recorded.")
     for it in (reminder, delivered):
         await expect_state(it, "completed", ["learned"], 5)
-        await expect(state_of(it).locator("[data-fact='status']")).to_have_text("Completed")
+        await expect(state_of(it).locator("[data-fact='status']")).to_have_text(re.compile(r"^Completed "))
     st = await learn_state(api, bob, sid)
     assert (st["status"], st["acknowledged"], st["rating"], st["requires"]) == (
         "completed",

@@ -462,7 +462,7 @@
 
   function statusText(item) {
     const verb = REQUIRES_VERB[item.requires] || "complete it";
-    if (item.status === "completed") return "Completed";
+    if (item.status === "completed") return item.completed_at ? `Completed ${formatTime(item.completed_at)}` : "Completed";
     if (item.status === "retracted") return "Retracted by the author";
     if (item.status === "overdue") return `Overdue: ${verb}`;
     return `Pending: ${verb}`;
@@ -497,7 +497,6 @@
       const which = `revision${earlier.length === 1 ? "" : "s"} ${earlier.join(", ")}`;
       parts.push(chip("earlier", item.status === "completed" ? `Also completed ${which}` : `Completed ${which}`));
     }
-    if (item.completed_at && item.status === "completed") parts.push(chip("completed-at", `on ${formatTime(item.completed_at)}`));
     box.replaceChildren(...parts);
     box.hidden = false;
     entry.li.classList.toggle("retracted", item.status === "retracted");
