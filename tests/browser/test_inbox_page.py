@@ -574,10 +574,8 @@ async def test_page_works_with_a_learn_without_state_or_questions(api, stack, br
     await expect(shown.locator("output.result")).to_have_text("Learned: recorded.")
     await expect(shown.get_by_role("button", name="Learned")).to_have_attribute("aria-pressed", "true")
 
-    async def state_asked() -> bool:
-        return any(STATE_PATH in u for u in asked)
-
-    await eventually(state_asked, timeout=10)
+    await bob_page.wait_for_selector("#inbox-section[data-learn-state='unsupported']", state="attached")
+    assert any(STATE_PATH in u for u in asked)
     await expect(state_of(shown)).to_be_hidden()
     panel = shown.locator("details.questions")
     await panel.locator("summary").click()

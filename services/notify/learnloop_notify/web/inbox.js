@@ -131,6 +131,7 @@
     clearTimeout(learning.timer);
     clearTimeout(learning.dueTimer);
     learning.supported = true;
+    delete ui.section.dataset.learnState;
     learning.byShare.clear();
     learning.applied.clear();
     learning.wanted.clear();
@@ -396,7 +397,7 @@
   async function flushState() {
     const ids = [...learning.wanted];
     learning.wanted.clear();
-    for (let i = 0; i < ids.length; i += STATE_BATCH) await fetchState(ids.slice(i, i + STATE_BATCH));
+    for (let i = 0; i < ids.length && learning.supported; i += STATE_BATCH) await fetchState(ids.slice(i, i + STATE_BATCH));
   }
 
   async function fetchState(ids) {
@@ -412,6 +413,7 @@
     if (r.status === 404) {
       // A learn without this endpoint: show no state rather than a wrong one; everything else works as before.
       learning.supported = false;
+      ui.section.dataset.learnState = "unsupported";
       for (const id of learning.byShare.keys()) for (const entry of entriesOf(id)) showState(entry, null);
       learning.byShare.clear();
       return;
@@ -731,6 +733,7 @@
     ui.more.hidden = !page.next_cursor;
     ui.empty.hidden = page.items.length > 0;
     learning.supported = true; // learn may have been upgraded since it last answered 404
+    delete ui.section.dataset.learnState;
     wantAllStates();
     await refreshUnread();
   }
