@@ -154,12 +154,14 @@ class Publishers:
 class Intake:
     def __init__(self, conflict: bool = False) -> None:
         self.accepted: list[tuple[str, str | None]] = []
+        self.drafts: list[Any] = []
         self.conflict = conflict
 
     async def accept(self, draft: Any, author_id: str, dedup: Any) -> Accepted:
         if self.conflict:
             raise IdempotencyConflict("reused")
         self.accepted.append((author_id, dedup.request_id))
+        self.drafts.append(draft)
         return Accepted(share=type("S", (), {"id": "new"})(), created=True)  # type: ignore[arg-type]
 
 
@@ -183,3 +185,32 @@ async def test_a_reused_request_id_is_rejected():
     handlers = ShareRequestHandlers(Intake(conflict=True), Publishers())  # type: ignore[arg-type]
     [rejected] = await handlers.on_requested([received(request(), 0, "/crm")])
     assert rejected.reason == "event id 'e0' from '/crm' was reused for another share"
+
+
+async def test_share_requests_carry_the_follow_through_fields_with_the_same_rules():
+    intake = Intake()
+    handlers = ShareRequestHandlers(intake, Publishers())  # type: ignore[arg-type]
+    base = request()
+    ok = base.model_copy(
+        update={
+            "requires": "applied",
+            "due_at": datetime(2999, 1, 1, tzinfo=UTC),
+            "reminders": ("P1W", "PT3S"),
+            "builds_on": ("s1", "s1", "s2"),
+        }
+    )
+    past = base.model_copy(update={"due_at": datetime(2020, 1, 1, tzinfo=UTC)})
+    monthly = base.model_copy(update={"reminders": ("P1M",)})
+    rejected = await handlers.on_requested(
+        [received(ok, 0, "/crm"), received(past, 1, "/crm"), received(monthly, 2, "/crm")]
+    )
+    [draft] = intake.drafts
+    assert (draft.requires, draft.due_at, draft.reminders, draft.builds_on) == (
+        "applied",
+        datetime(2999, 1, 1, tzinfo=UTC),
+        ["PT3S", "P7D"],
+        ["s1", "s2"],
+    )
+    reasons = {r.item.message.offset: r.reason for r in rejected}
+    assert reasons[1].startswith("invalid share request: due_at") and "future" in reasons[1]
+    assert reasons[2].startswith("invalid share request: reminders.0")
