@@ -115,9 +115,7 @@ async def test_builds_on_keeps_known_shares_and_tells_other_authors(env):
     ).share
     assert new.builds_on == [by_bob.id, by_alice.id] and new.unknown_builds_on == ["ghost", gone.id]
 
-    [(key, built)] = [
-        (k, e) for k, e in await events_of(env, by_bob.id) if e.type == "io.learnloop.share.built_on.v1"
-    ]
+    [(key, built)] = [(k, e) for k, e in await events_of(env, by_bob.id) if e.type == "io.learnloop.share.built_on.v1"]
     assert key == by_bob.id and built.id == stable_event_id("share.built_on", by_bob.id, new.id)
     assert (built.data.author_id, built.data.title, built.data.by_share_id, built.data.by_author_id) == (
         "bob",
