@@ -38,6 +38,7 @@ class World:
     webhook: str  # alice's
     publisher: str
     users: dict[str, str]  # role → user id
+    retractable: str = ""  # authored by alice, for DELETE (so own_share stays unretracted for the others)
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -86,7 +87,13 @@ async def world(stack) -> AsyncIterator[World]:
         headers=api.auth("registrar", "publishers:write"),
     )
     assert r.status_code == 200, r.text
-    yield World(api, u, alice, bob, team, own_share, received_share, notification, webhook, publisher, users)
+    r = await api.share.post(
+        "/v1/shares", json={"title": "To retract", "audience": {"users": [bob]}}, headers=api.auth(alice)
+    )
+    retractable = r.json()["id"]
+    yield World(
+        api, u, alice, bob, team, own_share, received_share, notification, webhook, publisher, users, retractable
+    )
     await api.close()
 
 
@@ -149,6 +156,27 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         "/v1/shares/{share_id}",
         expect(200, 404, 404, 200, 404),
         lambda w: (f"/v1/shares/{w.own_share}", None),
+    ),
+    (
+        "share",
+        "PATCH",
+        "/v1/shares/{share_id}",
+        expect(200, 404, 404, 200, 404),
+        lambda w: (f"/v1/shares/{w.own_share}", {"summary": "revised", "reconfirm": False}),
+    ),
+    (
+        "share",
+        "DELETE",
+        "/v1/shares/{share_id}",
+        expect(200, 404, 404, 200, 404),  # retracting again answers the same share
+        lambda w: (f"/v1/shares/{w.retractable}", None),
+    ),
+    (
+        "share",
+        "GET",
+        "/v1/shares/{share_id}/derived",
+        OWNER_ONLY,
+        lambda w: (f"/v1/shares/{w.own_share}/derived", None),
     ),
     # share: publishers
     (
