@@ -15,7 +15,7 @@ from .test_errors import assert_problem
 from .test_loop import directory
 
 TOPICS = Topics()
-LATER = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+LATER = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat()
 
 
 async def share_events(stack, share_id: str) -> list:

@@ -95,6 +95,8 @@ def test_due_at_is_kept_in_utc():
     from datetime import UTC, datetime
 
     assert draft(due_at="2999-01-01T02:00:00+02:00").due_at == datetime(2999, 1, 1, tzinfo=UTC)
+    # to the millisecond, as MongoDB stores it: events and the stored share carry the same due time
+    assert draft(due_at="2999-01-01T00:00:00.123456Z").due_at == datetime(2999, 1, 1, 0, 0, 0, 123000, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("requires", ["opened", "learned", "applied"])

@@ -70,14 +70,18 @@ def reminder_plan(reminders: list[str]) -> tuple[list[str], list[int]]:
 
 
 def check_due(value: datetime | None, now: datetime) -> datetime | None:
-    """A due time must lie in the future (and before :data:`LATEST_DUE`); stored in UTC."""
+    """A due time must lie in the future (and before :data:`LATEST_DUE`).
+
+    Kept in UTC to the millisecond, the precision MongoDB stores: every event then carries the same due time
+    as the stored share (consumers key work on it, e.g. one overdue notice per due time).
+    """
     if value is None:
         return None
     if value <= now:
         raise ValueError("due_at must be in the future")
     if value >= LATEST_DUE:
         raise ValueError(f"due_at must be before {LATEST_DUE.year}")
-    return value.astimezone(UTC)
+    return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 DueAt = AwareDatetime

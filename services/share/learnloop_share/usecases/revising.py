@@ -30,6 +30,10 @@ class ShareIsRetracted(Exception):
     """The share was retracted: it can no longer be revised."""
 
 
+class RevisionConflict(Exception):
+    """Other revisions kept winning the race for the share: the caller may try again."""
+
+
 class _MovedOn(Exception):
     """The share changed between reading it and writing the revision (internal: retried)."""
 
@@ -60,7 +64,7 @@ class ShareRevisions:
                 return await self._revise_once(share_id, patch)
             except _MovedOn:
                 continue
-        raise RuntimeError(f"share {share_id} kept changing while it was being revised")
+        raise RevisionConflict(share_id)
 
     @retry_transient
     async def _revise_once(self, share_id: str, patch: SharePatch) -> Share:
