@@ -92,6 +92,18 @@ async def test_a_revision_sets_fields_and_carries_the_whole_share(env):
     assert event.data.title == "T" and event.data.requires == "applied" and event.data.reminders == ("PT3S", "PT4H")
 
 
+async def test_revisions_are_bounded(env, monkeypatch):
+    from learnloop_share.usecases import revising
+
+    monkeypatch.setattr(revising, "MAX_REVISIONS", 3)
+    share = (await env.intake.accept(draft(), "alice")).share
+    for title in ("2", "3"):
+        await env.revisions.revise(share.id, SharePatch(title=title))
+    with pytest.raises(revising.TooManyRevisions):
+        await env.revisions.revise(share.id, SharePatch(title="4"))
+    assert (await env.shares.get(share.id))["revision"] == 3
+
+
 async def test_retraction_happens_once_and_ends_revisions(env):
     share = (await env.intake.accept(draft(), "alice")).share
     first, again = await asyncio.gather(env.revisions.retract(share.id), env.revisions.retract(share.id))

@@ -19,7 +19,7 @@ from ..domain.shares import DerivedShare, Share, ShareDraft, SharePatch
 from ..storage.shares import to_derived, to_share
 from ..usecases.audience import check_audience
 from ..usecases.publishing import Dedup, IdempotencyConflict
-from ..usecases.revising import RevisionConflict, ShareGone, ShareIsRetracted
+from ..usecases.revising import MAX_REVISIONS, RevisionConflict, ShareGone, ShareIsRetracted, TooManyRevisions
 
 router = APIRouter(prefix="/v1", tags=["shares"])
 PREVIEW_SAMPLE = 20
@@ -120,6 +120,8 @@ async def revise_share(share_id: IdPath, body: SharePatch, me: CurrentPrincipal,
         raise not_found("share") from exc
     except ShareIsRetracted as exc:
         raise Problem(409, "the share was retracted: it can no longer be revised") from exc
+    except TooManyRevisions as exc:
+        raise Problem(409, f"a share has at most {MAX_REVISIONS} revisions") from exc
     except RevisionConflict as exc:
         raise Problem(409, "the share is being revised by others at the same time: try again") from exc
     return _as_seen_by(me, share)

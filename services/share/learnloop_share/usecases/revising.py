@@ -20,6 +20,8 @@ from ..storage.shares import Shares, to_share
 
 # Revisions racing for the same share: each attempt that loses re-reads the share; this many give up.
 MAX_ATTEMPTS = 50
+# The stored share lists its revisions: bounded, like every list.
+MAX_REVISIONS = 1000
 
 
 class ShareGone(Exception):
@@ -28,6 +30,10 @@ class ShareGone(Exception):
 
 class ShareIsRetracted(Exception):
     """The share was retracted: it can no longer be revised."""
+
+
+class TooManyRevisions(Exception):
+    """The share reached :data:`MAX_REVISIONS`."""
 
 
 class RevisionConflict(Exception):
@@ -74,6 +80,8 @@ class ShareRevisions:
         if doc["status"] == ShareStatus.retracted.value:
             raise ShareIsRetracted(share_id)
         revision, fields, now = int(doc.get("revision", 1)), patch_fields(patch), utcnow()
+        if revision >= MAX_REVISIONS:
+            raise TooManyRevisions(share_id)
         new = {**doc, **fields}
         event = make_event(
             ShareRevised(
