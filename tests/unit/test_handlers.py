@@ -70,9 +70,20 @@ class Prefs:
         return Preferences()
 
 
+class ShareStates:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    async def revised(self, e: Any) -> None:
+        self.events.append(e)
+
+    async def retracted(self, e: Any) -> None:
+        self.events.append(e)
+
+
 def notify() -> tuple[NotifyHandlers, Sink, Digests]:
     sink, digests = Sink(), Digests()
-    return NotifyHandlers(Notifier(sink, digests, Prefs(), 60)), sink, digests  # type: ignore[arg-type]
+    return NotifyHandlers(Notifier(sink, digests, Prefs(), 60, ShareStates())), sink, digests  # type: ignore[arg-type]
 
 
 async def test_notify_one_notification_per_delivery_with_ids_from_event_ids():
@@ -81,7 +92,7 @@ async def test_notify_one_notification_per_delivery_with_ids_from_event_ids():
     assert [d["user_id"] for d in sink.stored] == ["u0", "u1", "u2"]
     assert len({d["_id"] for d in sink.stored}) == 3
     again = Sink()
-    await NotifyHandlers(Notifier(again, Digests(), Prefs(), 60)).on_delivered(  # type: ignore[arg-type]
+    await NotifyHandlers(Notifier(again, Digests(), Prefs(), 60, ShareStates())).on_delivered(  # type: ignore[arg-type]
         [received(delivered(n), n) for n in range(3)]
     )
     assert [d["_id"] for d in again.stored] == [d["_id"] for d in sink.stored]  # a replay stores nothing new
