@@ -45,10 +45,11 @@ class NotificationSink:
             reason = hidden_reason(prefs.get(d["user_id"], DEFAULT), d["kind"], d["share_id"], d.get("topics", ()))
             if reason:
                 d["hidden"], d["hidden_reason"] = True, reason
-        if hold:
+        kinds = dict.fromkeys(d["kind"] for d in docs)
+        if hold and not HELD_IN_QUIET_HOURS.isdisjoint(kinds):  # never on the deliveries path
             docs = await self._hold_quiet(docs, prefs)
         stored = 0
-        for kind in dict.fromkeys(d["kind"] for d in docs):  # one insert per kind (a batch has one, in practice)
+        for kind in kinds:  # one insert per kind (a batch has one, in practice)
             created = await self._inbox.add([d for d in docs if d["kind"] == kind])
             NOTIFICATIONS_CREATED.add(created, {"kind": kind})
             stored += created
