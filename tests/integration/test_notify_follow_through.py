@@ -244,3 +244,40 @@ async def test_reminders_are_held_in_quiet_hours_and_hidden_when_muted(infra, mo
 
 async def _count(n: Notify, user: str, expected: int) -> bool:
     return len(await n.inbox(user)) == expected
+
+
+async def test_workers_racing_to_release_held_notifications_store_each_once(infra, mongo, unique):
+    """Two workers release the same due held notifications at once: each reaches the inbox and each
+    webhook queue exactly once, and nothing stays held."""
+    import asyncio
+
+    from learnloop_notify.domain.notifications import for_reminders
+    from learnloop_notify.domain.webhooks import WebhookIn
+    from learnloop_notify.jobs.held import HeldReleaser
+    from learnloop_notify.storage.held import HeldStore
+    from learnloop_notify.storage.inbox import Inbox
+    from learnloop_notify.storage.preferences import PreferenceStore
+    from learnloop_notify.storage.webhooks import WebhookStore
+    from learnloop_notify.usecases.sink import NotificationSink
+
+    db = mongo[f"held_{unique}"]
+    inbox, held, hooks = Inbox(db), HeldStore(db), WebhookStore(db)
+    for repo in (inbox, held, hooks):
+        await repo.ensure_indexes()
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    users = tuple(f"h{i:03d}" for i in range(300))
+    for user in users[:20]:
+        await hooks.put("ci", user, WebhookIn(url="https://hooks.example.com/x", events=["reminder"], secret=secret))
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    docs = for_reminders("e1", reminded("sh", "sh|s1", users), datetime.now(UTC))
+    await held.hold([{**d, "release_at": past} for d in docs])
+
+    def worker() -> HeldReleaser:
+        sink = NotificationSink(Inbox(db), PreferenceStore(db), WebhookStore(db), "/test", HeldStore(db))
+        return HeldReleaser(HeldStore(db), sink, batch=50)
+
+    await asyncio.gather(worker().release_due(), worker().release_due())
+    assert await inbox.coll.count_documents({}) == 300
+    assert sorted(await inbox.coll.distinct("user_id")) == list(users)
+    assert await held.coll.count_documents({}) == 0
+    assert await hooks.deliveries.count_documents({}) == 20
