@@ -15,6 +15,9 @@ from ..deps import Deps
 from ..domain.notifications import Notification, to_notification
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
+IncludeRetracted = Annotated[
+    bool, Query(description="Also notifications of retracted shares (they carry `retracted_at`)")
+]
 
 
 @router.get("/notifications", response_model=Page[Notification])
@@ -23,9 +26,7 @@ async def list_notifications(
     deps: Deps,
     unread: bool = False,
     include_muted: bool = False,
-    include_retracted: Annotated[
-        bool, Query(description="Also notifications of retracted shares (they carry `retracted_at`)")
-    ] = False,
+    include_retracted: IncludeRetracted = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> Page[Notification]:
@@ -46,7 +47,7 @@ class ReadAll(BaseModel):
 
 
 @router.get("/notifications/unread-count", response_model=UnreadCount)
-async def unread_count(me: CurrentPrincipal, deps: Deps, include_retracted: bool = False) -> UnreadCount:
+async def unread_count(me: CurrentPrincipal, deps: Deps, include_retracted: IncludeRetracted = False) -> UnreadCount:
     return UnreadCount(unread=await deps.view.unread_count(me.sub, include_retracted))
 
 

@@ -26,6 +26,7 @@ from learnloop_shared.http.security import CurrentPrincipal
 
 from ..deps import Deps
 from ..domain.notifications import FeedEnded, FeedNotResumable, to_notification
+from .notifications import IncludeRetracted
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ async def stream_notifications(
     request: Request,
     me: CurrentPrincipal,
     deps: Deps,
-    include_retracted: bool = False,
+    include_retracted: IncludeRetracted = False,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=MAX_TOKEN_CHARS)] = None,
 ) -> StreamingResponse:
     resume = decode_token(last_event_id) if last_event_id else None
