@@ -19,7 +19,7 @@ A page of questions stays bounded although a question may have up to :data:`MAX_
 
 
 class AnswerIn(BaseModel):
-    """Body of ``POST /v1/shares/{share_id}/questions/{question_id}/answers``."""
+    """An answer to a question (1–5000 characters, not only whitespace)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,7 +43,7 @@ class Answer(BaseModel):
 
 
 class QuestionItem(BaseModel):
-    """A question with its answers. ``answers`` holds the latest :data:`ANSWERS_SHOWN`, oldest first."""
+    """A question with its answers: the latest 100 of them, oldest first (``answers_total`` counts all)."""
 
     id: str
     text: str
