@@ -30,8 +30,15 @@ class QuestionStore:
         await self.answers.create_index(
             [("question_id", ASCENDING), ("at", ASCENDING), ("_id", ASCENDING)], name="answers_of_question"
         )
-        # The questions a user asked, per share (``GET /v1/me/learning/state``). Partial: the other kinds of
-        # acknowledgement, by far the most, are not indexed and cost nothing more to insert.
+        # Partial indexes (kind "question"): the other kinds of acknowledgement, by far the most, are not
+        # in them and cost nothing more to insert. A share's questions in page order, so that a page is read
+        # off the index without sorting all of the share's questions:
+        await self.acks.create_index(
+            [("share_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+            name="questions_of_share",
+            partialFilterExpression={"kind": "question"},
+        )
+        # The questions a user asked, per share (``GET /v1/me/learning/state``):
         await self.acks.create_index(
             [("user_id", ASCENDING), ("share_id", ASCENDING)],
             name="questions_by_asker",
@@ -45,7 +52,6 @@ class QuestionStore:
         """Up to ``limit`` questions about the share, newest first, strictly after ``after``.
 
         ``reader`` None: all of them (the author); otherwise the public ones and the reader's own.
-        Served by the acknowledgements' (share_id, kind, at) index.
         """
         clauses: list[Doc] = [{"share_id": share_id, "kind": "question"}]
         if reader is not None:
