@@ -76,6 +76,7 @@ def test_status_completed_pending_overdue_retracted():
     assert status_of(share(confirm_revision=2, revision=4), done_r2, NOW) == "completed"  # no reconfirm since
     assert status_of(share(status="retracted"), done_r2, NOW) == "retracted"
     assert status_of(share(), {"done": True, "acknowledged": ["learned"]}, NOW) == "completed"  # stored before
+    assert status_of(share(), {"done": True, "last_completed_revision": None}, NOW) == "pending"
 
 
 def test_state_reports_the_current_cycle_and_all_questions():

@@ -61,8 +61,9 @@ def cycle_ack_id(share_id: str, user_id: str, kind: str, cycle: int) -> str:
 def last_completed(progress: Doc | None) -> int | None:
     if not progress:
         return None
-    if (rev := progress.get("last_completed_revision")) is not None:
-        return int(rev)
+    if "last_completed_revision" in progress:
+        rev = progress["last_completed_revision"]
+        return None if rev is None else int(rev)
     return 1 if progress.get("done") else None
 
 
