@@ -29,18 +29,20 @@ class Answering:
 
         The caller checked that ``writer_id`` may answer. Raises :class:`TooManyAnswers` at the limit.
         """
-        now = utcnow()
-        doc: Doc = {
-            "_id": str(uuid.uuid4()),
-            "question_id": question["_id"],
-            "share_id": share["_id"],
-            "user_id": writer_id,
-            "text": body.text,
-            "at": now,
-        }
         async with self._outbox.transaction() as tx:
             if not await self._store.reserve_answer(question["_id"], tx.session):
                 raise TooManyAnswers(question["_id"])
+            # Stamped once the question is reserved: an answer committed before this one has an earlier
+            # (or the same) time, so the thread lists answers in the order their writers were told of them.
+            now = utcnow()
+            doc: Doc = {
+                "_id": str(uuid.uuid4()),
+                "question_id": question["_id"],
+                "share_id": share["_id"],
+                "user_id": writer_id,
+                "text": body.text,
+                "at": now,
+            }
             earlier = await self._store.answerers(question["_id"], tx.session)
             await self._store.insert_answer(doc, tx.session)
             event = LearningAnswered(
