@@ -39,6 +39,7 @@ class World:
     publisher: str
     users: dict[str, str]  # role → user id
     retractable: str = ""  # authored by alice, for DELETE (so own_share stays unretracted for the others)
+    question: str = ""  # alice's private question about received_share
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -91,9 +92,15 @@ async def world(stack) -> AsyncIterator[World]:
         "/v1/shares", json={"title": "To retract", "audience": {"users": [bob]}}, headers=api.auth(alice)
     )
     retractable = r.json()["id"]
-    yield World(
-        api, u, alice, bob, team, own_share, received_share, notification, webhook, publisher, users, retractable
+    w = World(api, u, alice, bob, team, own_share, received_share, notification, webhook, publisher, users, retractable)
+    r = await api.learn.post(
+        f"/v1/shares/{received_share}/acknowledgements",
+        json={"kind": "question", "text": "Why?", "public": False},
+        headers=api.auth(alice),
     )
+    assert r.status_code == 201, r.text
+    w.question = r.json()["id"]
+    yield w
     await api.close()
 
 
@@ -209,6 +216,27 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         lambda w: (f"/v1/shares/{w.own_share}/feedback", None),
     ),
     ("learn", "GET", "/v1/me/learning", ALL, lambda w: ("/v1/me/learning", None)),
+    (
+        "learn",
+        "GET",
+        "/v1/me/learning/state",
+        ALL,  # each caller's own state; shares they did not receive are absent
+        lambda w: (f"/v1/me/learning/state?share_id={w.received_share}", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/questions",
+        expect(200, 200, 404, 404, 404),  # the author, and bob as a recipient (public ones and his own)
+        lambda w: (f"/v1/shares/{w.own_share}/questions", None),
+    ),
+    (
+        "learn",
+        "POST",
+        "/v1/shares/{share_id}/questions/{question_id}/answers",
+        expect(201, 404, 404, 404, 404),  # a private question: its asker (and the share's author) only
+        lambda w: (f"/v1/shares/{w.received_share}/questions/{w.question}/answers", {"text": "Because."}),
+    ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
     ("notify", "GET", "/v1/notifications/unread-count", ALL, lambda w: ("/v1/notifications/unread-count", None)),

@@ -8,7 +8,7 @@ from learnloop_shared.events import ShareBuiltOn, ShareDelivered, SharePublished
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import learning
+from .api import learning, questions, state
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -35,7 +35,7 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
     name="learn",
     title="Learnloop learn service",
     settings_cls=LearnSettings,
-    routers=[learning.router],
+    routers=[learning.router, state.router, questions.router],
     build_deps=build_deps,
     consumers=consumers,
 )

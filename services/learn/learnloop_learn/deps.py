@@ -13,7 +13,10 @@ from .config import LearnSettings
 from .messaging.recipients import RecipientHandlers
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_legacy_recipients
+from .storage.questions import QuestionStore
+from .storage.state import StateReader
 from .usecases.acknowledging import Acknowledging
+from .usecases.answering import Answering
 from .usecases.recipients import RecordRecipients
 
 
@@ -22,16 +25,24 @@ class LearnDeps:
     store: LearningStore
     acknowledging: Acknowledging
     on_deliveries: RecipientHandlers
+    questions: QuestionStore
+    answering: Answering
+    state: StateReader
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     store = LearningStore(rt.db)
     await store.ensure_indexes()
     await adopt_legacy_recipients(store)
+    questions = QuestionStore(rt.db)
+    await questions.ensure_indexes()
     return LearnDeps(
         store=store,
         acknowledging=Acknowledging(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
         on_deliveries=RecipientHandlers(RecordRecipients(store)),
+        questions=questions,
+        answering=Answering(questions, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
+        state=StateReader(rt.db, questions),
     )
 
 

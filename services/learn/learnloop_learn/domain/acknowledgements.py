@@ -21,6 +21,7 @@ class AckIn(BaseModel):
     kind: AckKindName
     rating: int | None = Field(None, ge=1, le=5)
     text: str | None = Field(None, min_length=1, max_length=5000)
+    public: bool = Field(False, description="A question every recipient may read and answer (kind 'question' only)")
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> AckIn:
@@ -30,6 +31,8 @@ class AckIn(BaseModel):
             raise ValueError("rating is only allowed with kind 'rated'")
         if self.kind == "question" and not (self.text and self.text.strip()):
             raise ValueError("a 'question' acknowledgement needs its text")
+        if self.public and self.kind != "question":
+            raise ValueError("public is only allowed with kind 'question'")
         return self
 
 

@@ -35,6 +35,8 @@ class Acknowledging:
             "text": body.text,
             "at": now,
         }
+        if body.kind == "question":
+            doc["public"] = body.public
 
         def event(outcome: Outcome) -> Envelope[LearningAcknowledged]:
             return make_event(
@@ -49,6 +51,7 @@ class Acknowledging:
                     text=body.text,
                     replaced=outcome is Outcome.replaced,
                     acknowledged_at=now,
+                    public=body.public,
                 ),
                 source=self._source,
                 subject=share_id,
