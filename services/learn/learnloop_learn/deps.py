@@ -11,9 +11,11 @@ from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
 from .messaging.recipients import RecipientHandlers
+from .messaging.shares import ShareHandlers
 from .storage.learning import LearningStore
-from .storage.migrations import adopt_legacy_recipients
+from .storage.migrations import adopt_completed_progress, adopt_legacy_recipients
 from .usecases.acknowledging import Acknowledging
+from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 
 
@@ -22,16 +24,19 @@ class LearnDeps:
     store: LearningStore
     acknowledging: Acknowledging
     on_deliveries: RecipientHandlers
+    on_shares: ShareHandlers
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     store = LearningStore(rt.db)
     await store.ensure_indexes()
     await adopt_legacy_recipients(store)
+    await adopt_completed_progress(store)
     return LearnDeps(
         store=store,
         acknowledging=Acknowledging(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
         on_deliveries=RecipientHandlers(RecordRecipients(store)),
+        on_shares=ShareHandlers(FollowShares(store)),
     )
 
 
