@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +37,9 @@ QUESTIONS_SHOWN = 50
 
 
 class LearningStore:
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
+        self._clock = clock
         self.shares = db["shares"]
         self.states = ShareStates(db, self.forget)
         self.rounds = RoundPlan(db)
@@ -79,7 +80,7 @@ class LearningStore:
         """The share as stored, read at most :data:`SHARE_TTL_S` ago: acknowledgements come in bursts for
         the same few shares, and a revision or retraction is seen by every process within that time.
         A share not stored yet is looked up again next time. Callers must not change the document."""
-        now = time.monotonic()
+        now = self._clock()
         if (known := self._read_shares.get(share_id)) is not None and known[0] > now:
             self._read_shares.move_to_end(share_id)
             return known[1]
