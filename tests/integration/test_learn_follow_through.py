@@ -240,3 +240,55 @@ async def test_acknowledgements_complete_per_requires_and_confirm_cycle(mongo, u
     assert [i["share_id"] for i in await store.pending_for("dan", None, 10)] == [sid]
     await store.states.retracted(sid, T0)
     assert await store.pending_for("dan", None, 10) == []
+
+
+async def test_acknowledging_again_is_new_after_a_reconfirming_revision_and_events_say_what_completed(
+    infra, mongo, make_topics, unique
+):
+    from learnloop_learn.domain.acknowledgements import AckIn, Outcome
+    from learnloop_learn.usecases.acknowledging import Acknowledging
+    from learnloop_shared.events import LearningAcknowledged, decode
+    from learnloop_shared.outbox import Outbox
+
+    from ..helpers import read_all
+
+    settings = local_settings(ServiceSettings, infra, service_name="test", mongo_db=f"learn_{unique}")
+    topic = f"acks-{unique}"
+    await make_topics(topic)
+    db = mongo[settings.mongo_db]
+    store = LearningStore(db)
+    await store.ensure_indexes()
+    publisher = Publisher(settings)
+    await publisher.start()
+    outbox = Outbox(db, publisher)
+    acknowledging = Acknowledging(store, outbox, topic, "/test")
+    sid = "s1"
+    await store.states.published([new_share(sid, "ann", "T", None, (), T0, "learned")])
+
+    async def ack(kind: str, **extra) -> Outcome:
+        share = await store.states.get(sid)
+        assert share is not None
+        return (await acknowledging.acknowledge(share, "bob", AckIn(kind=kind, **extra))).outcome
+
+    try:
+        assert await ack("opened") is Outcome.created
+        assert await ack("learned") is Outcome.created
+        assert await ack("learned") is Outcome.repeated
+        await store.states.revised(sid, 2, {"title": "T2", "reminders": []}, T0 + timedelta(hours=1), True)
+        assert await ack("learned") is Outcome.created  # a new confirm cycle: new
+        assert await ack("rated", rating=5) is Outcome.created
+        await store.states.revised(sid, 3, {"title": "T3", "reminders": []}, T0 + timedelta(hours=2), False)
+        assert await ack("learned") is Outcome.repeated  # no re-confirmation: the same cycle
+        records = await read_all(infra, topic, expect=4)
+        events = [decode(r.value, {LearningAcknowledged.event_type: LearningAcknowledged}).data for r in records]
+        assert [(e.kind, e.revision, e.completed) for e in events] == [
+            ("opened", 1, False),
+            ("learned", 1, True),
+            ("learned", 2, True),
+            ("rated", 2, False),
+        ]
+        assert events[2].acknowledgement_id == f"{sid}|bob|learned|c2"
+        assert await db["acknowledgements"].count_documents({"share_id": sid, "cycle": 2}) == 2
+    finally:
+        await outbox.close()
+        await publisher.stop()

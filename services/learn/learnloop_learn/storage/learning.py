@@ -228,6 +228,7 @@ class LearningStore:
         before = await self.progress.find_one_and_update(
             {"_id": f"{share['_id']}|{user_id}"},
             [{"$set": stage}],
+            projection={"last_completed_revision": 1},
             upsert=True,
             session=session,
             return_document=ReturnDocument.BEFORE,
