@@ -292,3 +292,42 @@ async def test_acknowledging_again_is_new_after_a_reconfirming_revision_and_even
     finally:
         await outbox.close()
         await publisher.stop()
+
+
+async def test_progress_lists_every_recipient_once_across_buckets_and_pages(mongo, unique):
+    from learnloop_learn.usecases.progress import ProgressReport
+
+    db = mongo[f"learn_{unique}"]
+    store = LearningStore(db)
+    await store.ensure_indexes()
+    sid = "s1"
+    await store.states.published([new_share(sid, "ann", "T", None, (), T0, "learned", None, ["PT1H", "PT2H"])])
+    share = await store.states.get(sid)
+    assert share is not None
+    await store.rounds.plan(share)
+    users = [f"u{i:02d}" for i in range(7)]
+    await store.add_recipients(
+        [Bucket(f"{sid}|o0:0", sid, T0, tuple(users[:4])), Bucket(f"{sid}|o1:0", sid, T0, tuple(users[4:]))]
+    )
+    # The first reminder round started an hour in; u01 completed before it, u05 after it.
+    await db["rounds"].update_one({"_id": f"{sid}|s3600"}, {"$set": {"started_at": T0 + timedelta(hours=1)}})
+    for user, at in (("u01", T0 + timedelta(minutes=30)), ("u05", T0 + timedelta(minutes=90))):
+        await in_transaction(mongo, lambda s, user=user, at=at: store.mark_progress(share, user, "learned", at, s))
+
+    report = ProgressReport(store)
+    seen, start = [], None
+    while True:
+        items, start = await report.page(share, start, 3, None)
+        seen += items
+        assert len(items) <= 3
+        if start is None:
+            break
+    assert [i.user_id for i in seen] == users  # each once, in bucket order
+    by_user = {i.user_id: i for i in seen}
+    assert by_user["u01"].status == "completed" and by_user["u01"].reminders_sent == 0
+    assert by_user["u05"].status == "completed" and by_user["u05"].reminders_sent == 1
+    assert by_user["u00"].status == "pending" and by_user["u00"].reminders_sent == 1
+    done, after = await report.page(share, None, 1, "completed")
+    assert [i.user_id for i in done] == ["u01"] and after is not None
+    rest, after = await report.page(share, after, 5, "completed")
+    assert [i.user_id for i in rest] == ["u05"] and after is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from learnloop_learn.api.progress import _decode, _encode
 from learnloop_learn.domain.follow_through import (
     completed_per_revision,
     completes,
@@ -18,6 +20,7 @@ from learnloop_learn.domain.follow_through import (
     status_of,
 )
 from learnloop_learn.domain.shares import new_share
+from learnloop_shared.http.problems import Problem
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -99,3 +102,13 @@ def test_a_new_share_copy_starts_at_revision_one_active():
     s = new_share("s1", "ann", "T", "https://x", ["a"], T0, "applied", None, ["PT1M"], 1)
     assert s["reminder_offsets_s"] == [60] and s["confirm_revision"] == 1 and s["status"] == "active"
     assert s["revisions"] == [{"revision": 1, "at": T0, "reconfirm": True}] and s["built_upon"] == 0
+
+
+def test_progress_cursors_name_a_position_in_one_of_the_shares_buckets():
+    assert _decode(_encode(("s1|o0:5", 7)), "s1") == ("s1|o0:5", 7)
+    for bad in ("", "!!", _encode(("s2|o0:5", 7)), _encode(("s1|o0:5", -1)), _encode(("s1|o0:5", 1000))):
+        with pytest.raises(Problem):
+            _decode(bad, "s1")
+    for raw in (b"[]", b"{}", b"[1, 2]", b'["s1|x", true]', b'["s1|x", 1.0]', b"7"):
+        with pytest.raises(Problem):
+            _decode(base64.urlsafe_b64encode(raw).decode(), "s1")
