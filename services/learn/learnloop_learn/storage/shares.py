@@ -2,8 +2,8 @@
 
 Fields: ``author_id, title, url, topics, published_at, requires, due_at, reminders, reminder_offsets_s,
 revision, confirm_revision, revisions: [{revision, at, reconfirm}], status ("active"|"retracted"),
-retracted_at, built_upon``. Readers use ``.get`` with the defaults below: shares stored before these
-fields existed lack them.
+retracted_at, built_upon`` (built by ``domain.shares.new_share``). Readers use ``.get`` with its
+defaults: shares stored before these fields existed lack them.
 
 Every write is idempotent and replay-safe, because events come again after a restart:
 
@@ -36,7 +36,7 @@ class ShareStates:
         self._forget = forget  # drops this process's cached copy of a share
 
     async def published(self, shares: Sequence[Doc]) -> None:
-        """Store published shares (documents from :func:`new_share`), or set their follow-through fields on
+        """Store published shares (documents from ``domain.shares.new_share``), or set their follow-through fields on
         a copy stored from a delivery, unless a revision was applied meanwhile."""
         ops = [
             UpdateOne(
