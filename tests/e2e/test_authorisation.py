@@ -215,6 +215,13 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         OWNER_ONLY,
         lambda w: (f"/v1/shares/{w.own_share}/feedback", None),
     ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/progress",
+        OWNER_ONLY,
+        lambda w: (f"/v1/shares/{w.own_share}/progress", None),
+    ),
     ("learn", "GET", "/v1/me/learning", ALL, lambda w: ("/v1/me/learning", None)),
     (
         "learn",

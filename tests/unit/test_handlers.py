@@ -164,9 +164,7 @@ async def test_learn_stores_each_share_once_per_batch_and_its_recipients_in_buck
     assert [s["_id"] for s in store.shares] == ["s1", "s2"]
     users = {b.share_id: set(b.users) for b in store.buckets}
     assert users == {"s1": {"u0", "u1", "u2"}, "s2": {"u9"}}
-    published = SharePublished(share_id="s3", author_id="a", title="T", audience=Audience(), published_at=AT)
-    await handlers.on_published([received(published)])
-    assert store.shares[-1]["_id"] == "s3" and len(store.buckets) == 2
+    assert store.shares[0]["revision"] == 1 and store.shares[0]["requires"] == "learned"
 
 
 # --- share ------------------------------------------------------------------------------------------
