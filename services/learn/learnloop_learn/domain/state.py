@@ -17,6 +17,7 @@ from typing import Literal
 from learnloop_shared.documents import Doc
 from pydantic import BaseModel, Field
 
+from . import follow_through
 from .acknowledgements import AckKindName
 
 MAX_STATE_SHARES = 100
@@ -54,8 +55,7 @@ def confirm_cycle(share: Doc) -> int:
 
 def cycle_ack_id(share_id: str, user_id: str, kind: str, cycle: int) -> str:
     """The id of a once-per-cycle acknowledgement (see the module docstring)."""
-    base = f"{share_id}|{user_id}|{kind}"
-    return base if cycle <= 1 else f"{base}|c{cycle}"
+    return f"{share_id}|{user_id}|{kind}{follow_through.ack_cycle_suffix(cycle)}"
 
 
 def last_completed(progress: Doc | None) -> int | None:
@@ -80,13 +80,8 @@ def status_of(share: Doc, progress: Doc | None, now: datetime) -> Status:
     overdue past ``due_at``; else pending."""
     if share.get("status") == "retracted":
         return "retracted"
-    done = last_completed(progress)
-    if done is not None and done >= confirm_cycle(share):
-        return "completed"
-    due_at = share.get("due_at")
-    if due_at is not None and now > due_at:
-        return "overdue"
-    return "pending"
+    completed = follow_through.is_completed(last_completed(progress), confirm_cycle(share))
+    return follow_through.status_of(completed, share.get("due_at"), now)
 
 
 def share_state(
