@@ -38,6 +38,8 @@ class World:
     webhook: str  # alice's
     publisher: str
     users: dict[str, str]  # role → user id
+    retractable: str = ""  # authored by alice, for DELETE (so own_share stays unretracted for the others)
+    question: str = ""  # alice's private question about received_share
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -86,7 +88,19 @@ async def world(stack) -> AsyncIterator[World]:
         headers=api.auth("registrar", "publishers:write"),
     )
     assert r.status_code == 200, r.text
-    yield World(api, u, alice, bob, team, own_share, received_share, notification, webhook, publisher, users)
+    r = await api.share.post(
+        "/v1/shares", json={"title": "To retract", "audience": {"users": [bob]}}, headers=api.auth(alice)
+    )
+    retractable = r.json()["id"]
+    w = World(api, u, alice, bob, team, own_share, received_share, notification, webhook, publisher, users, retractable)
+    r = await api.learn.post(
+        f"/v1/shares/{received_share}/acknowledgements",
+        json={"kind": "question", "text": "Why?", "public": False},
+        headers=api.auth(alice),
+    )
+    assert r.status_code == 201, r.text
+    w.question = r.json()["id"]
+    yield w
     await api.close()
 
 
@@ -150,6 +164,27 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         expect(200, 404, 404, 200, 404),
         lambda w: (f"/v1/shares/{w.own_share}", None),
     ),
+    (
+        "share",
+        "PATCH",
+        "/v1/shares/{share_id}",
+        expect(200, 404, 404, 200, 404),
+        lambda w: (f"/v1/shares/{w.own_share}", {"summary": "revised", "reconfirm": False}),
+    ),
+    (
+        "share",
+        "DELETE",
+        "/v1/shares/{share_id}",
+        expect(200, 404, 404, 200, 404),  # retracting again answers the same share
+        lambda w: (f"/v1/shares/{w.retractable}", None),
+    ),
+    (
+        "share",
+        "GET",
+        "/v1/shares/{share_id}/derived",
+        OWNER_ONLY,
+        lambda w: (f"/v1/shares/{w.own_share}/derived", None),
+    ),
     # share: publishers
     (
         "share",
@@ -180,7 +215,35 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         OWNER_ONLY,
         lambda w: (f"/v1/shares/{w.own_share}/feedback", None),
     ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/progress",
+        OWNER_ONLY,
+        lambda w: (f"/v1/shares/{w.own_share}/progress", None),
+    ),
     ("learn", "GET", "/v1/me/learning", ALL, lambda w: ("/v1/me/learning", None)),
+    (
+        "learn",
+        "GET",
+        "/v1/me/learning/state",
+        ALL,  # each caller's own state; shares they did not receive are absent
+        lambda w: (f"/v1/me/learning/state?share_id={w.received_share}", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/questions",
+        expect(200, 200, 404, 404, 404),  # the author, and bob as a recipient (public ones and his own)
+        lambda w: (f"/v1/shares/{w.own_share}/questions", None),
+    ),
+    (
+        "learn",
+        "POST",
+        "/v1/shares/{share_id}/questions/{question_id}/answers",
+        expect(201, 404, 404, 404, 404),  # a private question: its asker (and the share's author) only
+        lambda w: (f"/v1/shares/{w.received_share}/questions/{w.question}/answers", {"text": "Because."}),
+    ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
     ("notify", "GET", "/v1/notifications/unread-count", ALL, lambda w: ("/v1/notifications/unread-count", None)),

@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from learnloop_learn.domain.audience import Bucket, Delivered, buckets_of
-from learnloop_learn.storage.learning import LearningStore
-from learnloop_learn.storage.migrations import adopt_legacy_recipients
+from learnloop_learn.storage.learning import SHARE_TTL_S, LearningStore
+from learnloop_learn.storage.migrations import adopt_completed_progress, adopt_legacy_recipients
 from learnloop_shared.mongo import in_transaction
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -42,8 +42,10 @@ async def test_learning_list_is_newest_first_without_completed_shares_and_pages_
     await store.add_recipients([Bucket(f"{s['_id']}|o0:0", s["_id"], s["published_at"], ("me", "you")) for s in shares])
 
     async def ack(share_id: str, kind: str) -> None:
+        share = next(s for s in shares if s["_id"] == share_id)
+
         async def work(session):  # type: ignore[no-untyped-def]
-            await store.mark_progress(share_id, "me", kind, session)
+            await store.mark_progress(share, "me", kind, T0, session)
 
         await in_transaction(mongo, work)
 
@@ -77,6 +79,8 @@ async def test_recipients_stored_one_document_each_are_moved_into_buckets_once(m
     stores = [LearningStore(db), LearningStore(db)]  # two processes starting at once
     await stores[0].ensure_indexes()
     await asyncio.gather(*(adopt_legacy_recipients(s) for s in stores))
+    assert await adopt_completed_progress(stores[0]) == 1  # "done" becomes a completion of revision 1
+    assert await adopt_completed_progress(stores[1]) == 0  # once per database
     store = stores[0]
     assert "recipients" not in await db.list_collection_names()
     assert (await store.recipient_count("s1"), await store.recipient_count("s2")) == (1500, 5)
@@ -89,13 +93,21 @@ async def test_recipients_stored_one_document_each_are_moved_into_buckets_once(m
     assert await adopt_legacy_recipients(store) == 0  # nothing left to move
 
 
-async def test_a_share_is_read_from_the_database_once_and_looked_up_again_until_it_is_stored(mongo, unique):
+async def test_a_share_is_read_from_the_database_at_most_once_a_second_and_looked_up_again_until_stored(mongo, unique):
     db = mongo[f"learn_{unique}"]
-    store = LearningStore(db)
+    clock = [100.0]
+    store = LearningStore(db, clock=lambda: clock[0])
     assert await store.share("s1") is None  # not known yet (its event is still on its way)
     share = {"_id": "s1", "author_id": "ann", "title": "T", "url": None, "published_at": T0}
     await db["shares"].insert_one(share)
     assert await store.share("s1") == share
-    # Share documents never change once stored: a share read once is answered without the database.
-    await db["shares"].delete_one({"_id": "s1"})
+    # Within the time to live a share read once is answered without the database ...
+    await db["shares"].update_one({"_id": "s1"}, {"$set": {"status": "retracted"}})
     assert await store.share("s1") == share
+    # ... after it, the share is read again (shares change: revisions, retraction).
+    clock[0] += SHARE_TTL_S + 0.01
+    assert (await store.share("s1"))["status"] == "retracted"
+    # The process that applies a change drops its copy at once.
+    await db["shares"].update_one({"_id": "s1"}, {"$set": {"title": "T2"}})
+    store.forget("s1")
+    assert (await store.share("s1"))["title"] == "T2"

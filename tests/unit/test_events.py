@@ -101,11 +101,16 @@ def test_fast_delivery_encoding_matches_the_contract_encoder():
         "url": "https://x.example/a?b=c",
         "topics": ["kafka.streams"],
         "created_at": at,
+        "requires": "applied",
+        "due_at": datetime(2026, 1, 3, 17, 0, tzinfo=UTC),
+        "revision": 3,
     }
     enc = DeliveryEncoder(doc, "/learnloop/share", time=at)
     for recipient in ("bob", 'we"ird\\id', "ü", "tab\there"):
         assert enc.encode(recipient) == encode(delivered_event(doc, recipient, "/learnloop/share", time=at))
         assert decode(enc.encode(recipient)).data.recipient_id == recipient
+    data = decode(enc.encode("bob")).data
+    assert (data.requires, data.due_at, data.revision) == ("applied", doc["due_at"], 3)
 
 
 def _request_headers(**override: bytes | None) -> list[tuple[str, bytes]]:

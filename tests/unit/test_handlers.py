@@ -13,7 +13,16 @@ from learnloop_notify.usecases.notifier import Notifier
 from learnloop_share.messaging.fanout import FanOutHandlers
 from learnloop_share.messaging.requests import ShareRequestHandlers
 from learnloop_share.usecases.publishing import Accepted, IdempotencyConflict
-from learnloop_shared.events import LearningAcknowledged, ShareDelivered, SharePublished, ShareRequested, make_event
+from learnloop_shared.events import (
+    LearningAcknowledged,
+    LearningReminded,
+    ShareDelivered,
+    SharePublished,
+    ShareRequested,
+    ShareRetracted,
+    ShareRevised,
+    make_event,
+)
 from learnloop_shared.events.contracts import Audience
 from learnloop_shared.kafka.consumers import RawMessage, Received
 
@@ -70,9 +79,20 @@ class Prefs:
         return Preferences()
 
 
+class ShareStates:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    async def revised(self, e: Any) -> None:
+        self.events.append(e)
+
+    async def retracted(self, e: Any) -> None:
+        self.events.append(e)
+
+
 def notify() -> tuple[NotifyHandlers, Sink, Digests]:
     sink, digests = Sink(), Digests()
-    return NotifyHandlers(Notifier(sink, digests, Prefs(), 60)), sink, digests  # type: ignore[arg-type]
+    return NotifyHandlers(Notifier(sink, digests, Prefs(), 60, ShareStates())), sink, digests  # type: ignore[arg-type]
 
 
 async def test_notify_one_notification_per_delivery_with_ids_from_event_ids():
@@ -81,7 +101,7 @@ async def test_notify_one_notification_per_delivery_with_ids_from_event_ids():
     assert [d["user_id"] for d in sink.stored] == ["u0", "u1", "u2"]
     assert len({d["_id"] for d in sink.stored}) == 3
     again = Sink()
-    await NotifyHandlers(Notifier(again, Digests(), Prefs(), 60)).on_delivered(  # type: ignore[arg-type]
+    await NotifyHandlers(Notifier(again, Digests(), Prefs(), 60, ShareStates())).on_delivered(  # type: ignore[arg-type]
         [received(delivered(n), n) for n in range(3)]
     )
     assert [d["_id"] for d in again.stored] == [d["_id"] for d in sink.stored]  # a replay stores nothing new
@@ -99,6 +119,28 @@ async def test_notify_questions_and_the_first_learner_at_once_the_rest_in_digest
     assert len(sink.stored) == 2 and all(d["user_id"] == "a" for d in sink.stored)
     assert "why?" in sink.stored[0]["text"] and "first learner" in sink.stored[1]["text"]
     assert digests.counted == [("learned", "e2"), ("opened", "e3")]
+
+
+async def test_notify_reminders_per_recipient_and_share_changes_to_the_share_state():
+    sink, states = Sink(), ShareStates()
+    handlers = NotifyHandlers(Notifier(sink, Digests(), Prefs(), 60, states))  # type: ignore[arg-type]
+    event = LearningReminded(
+        round_id="s1|s5",
+        share_id="s1",
+        author_id="a",
+        title="T",
+        reason="scheduled",
+        recipient_ids=("u1", "u2"),
+        reminded_at=AT,
+    )
+    await handlers.on_reminded([received(event, 0), received(event, 1)])  # sent twice: same ids
+    assert [d["user_id"] for d in sink.stored] == ["u1", "u2", "u1", "u2"]
+    assert len({d["_id"] for d in sink.stored}) == 2
+    revised = ShareRevised(share_id="s1", author_id="a", revision=2, title="T2", published_at=AT, revised_at=AT)
+    retracted = ShareRetracted(share_id="s1", author_id="a", title="T2", retracted_at=AT)
+    await handlers.on_revised([received(revised, 2)])
+    await handlers.on_retracted([received(retracted, 3)])
+    assert states.events == [revised, retracted]
 
 
 # --- learn ------------------------------------------------------------------------------------------
@@ -122,9 +164,7 @@ async def test_learn_stores_each_share_once_per_batch_and_its_recipients_in_buck
     assert [s["_id"] for s in store.shares] == ["s1", "s2"]
     users = {b.share_id: set(b.users) for b in store.buckets}
     assert users == {"s1": {"u0", "u1", "u2"}, "s2": {"u9"}}
-    published = SharePublished(share_id="s3", author_id="a", title="T", audience=Audience(), published_at=AT)
-    await handlers.on_published([received(published)])
-    assert store.shares[-1]["_id"] == "s3" and len(store.buckets) == 2
+    assert store.shares[0]["revision"] == 1 and store.shares[0]["requires"] == "learned"
 
 
 # --- share ------------------------------------------------------------------------------------------
@@ -154,12 +194,14 @@ class Publishers:
 class Intake:
     def __init__(self, conflict: bool = False) -> None:
         self.accepted: list[tuple[str, str | None]] = []
+        self.drafts: list[Any] = []
         self.conflict = conflict
 
     async def accept(self, draft: Any, author_id: str, dedup: Any) -> Accepted:
         if self.conflict:
             raise IdempotencyConflict("reused")
         self.accepted.append((author_id, dedup.request_id))
+        self.drafts.append(draft)
         return Accepted(share=type("S", (), {"id": "new"})(), created=True)  # type: ignore[arg-type]
 
 
@@ -183,3 +225,32 @@ async def test_a_reused_request_id_is_rejected():
     handlers = ShareRequestHandlers(Intake(conflict=True), Publishers())  # type: ignore[arg-type]
     [rejected] = await handlers.on_requested([received(request(), 0, "/crm")])
     assert rejected.reason == "event id 'e0' from '/crm' was reused for another share"
+
+
+async def test_share_requests_carry_the_follow_through_fields_with_the_same_rules():
+    intake = Intake()
+    handlers = ShareRequestHandlers(intake, Publishers())  # type: ignore[arg-type]
+    base = request()
+    ok = base.model_copy(
+        update={
+            "requires": "applied",
+            "due_at": datetime(2999, 1, 1, tzinfo=UTC),
+            "reminders": ("P1W", "PT3S"),
+            "builds_on": ("s1", "s1", "s2"),
+        }
+    )
+    past = base.model_copy(update={"due_at": datetime(2020, 1, 1, tzinfo=UTC)})
+    monthly = base.model_copy(update={"reminders": ("P1M",)})
+    rejected = await handlers.on_requested(
+        [received(ok, 0, "/crm"), received(past, 1, "/crm"), received(monthly, 2, "/crm")]
+    )
+    [draft] = intake.drafts
+    assert (draft.requires, draft.due_at, draft.reminders, draft.builds_on) == (
+        "applied",
+        datetime(2999, 1, 1, tzinfo=UTC),
+        ["PT3S", "P7D"],
+        ["s1", "s2"],
+    )
+    reasons = {r.item.message.offset: r.reason for r in rejected}
+    assert reasons[1].startswith("invalid share request: due_at") and "future" in reasons[1]
+    assert reasons[2].startswith("invalid share request: reminders.0")

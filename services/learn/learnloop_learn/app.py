@@ -8,7 +8,7 @@ from learnloop_shared.events import ShareBuiltOn, ShareDelivered, SharePublished
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import learning
+from .api import learning, progress, questions, state
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -19,8 +19,12 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
         ConsumerSpec(
             name="shares",
             topic=t.shares,
-            handlers={SharePublished: deps.on_deliveries.on_published},
-            ignore=frozenset({ShareRevised.event_type, ShareBuiltOn.event_type, ShareRetracted.event_type}),
+            handlers={
+                SharePublished: deps.on_shares.on_published,
+                ShareRevised: deps.on_shares.on_revised,
+                ShareRetracted: deps.on_shares.on_retracted,
+                ShareBuiltOn: deps.on_shares.on_built_on,
+            },
         ),
         ConsumerSpec(
             name="deliveries",
@@ -35,7 +39,7 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
     name="learn",
     title="Learnloop learn service",
     settings_cls=LearnSettings,
-    routers=[learning.router],
+    routers=[learning.router, progress.router, state.router, questions.router],
     build_deps=build_deps,
     consumers=consumers,
 )

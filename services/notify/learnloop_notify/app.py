@@ -9,7 +9,11 @@ from learnloop_shared.events import (
     LearningAnswered,
     LearningOverdue,
     LearningReminded,
+    ShareBuiltOn,
     ShareDelivered,
+    SharePublished,
+    ShareRetracted,
+    ShareRevised,
 )
 from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
@@ -32,16 +36,31 @@ def consumers(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[Consume
         ConsumerSpec(
             name="acknowledgements",
             topic=t.acknowledgements,
-            handlers={LearningAcknowledged: deps.on_events.on_acknowledged},
-            ignore=frozenset({LearningAnswered.event_type, LearningReminded.event_type, LearningOverdue.event_type}),
+            handlers={
+                LearningAcknowledged: deps.on_events.on_acknowledged,
+                LearningReminded: deps.on_events.on_reminded,
+                LearningOverdue: deps.on_events.on_overdue,
+                LearningAnswered: deps.on_events.on_answered,
+            },
+        ),
+        ConsumerSpec(
+            name="shares",
+            topic=t.shares,
+            handlers={
+                ShareRevised: deps.on_events.on_revised,
+                ShareRetracted: deps.on_events.on_retracted,
+                ShareBuiltOn: deps.on_events.on_built_on,
+            },
+            ignore=frozenset({SharePublished.event_type}),
         ),
     ]
 
 
 def jobs(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[Job]:
-    """Worker-side: digests that are due, and webhook deliveries."""
+    """Worker-side: digests that are due, notifications held in quiet hours, and webhook deliveries."""
     return [
         Job("digests", deps.digest_sender.send_due, every_s=rt.settings.digest_poll_s),
+        Job("held", deps.releaser.release_due, every_s=rt.settings.held_poll_s),
         Job("webhooks", deps.dispatcher.dispatch_once, every_s=0.2, max_backoff_s=5.0, close=deps.dispatcher.close),
     ]
 

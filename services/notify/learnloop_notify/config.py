@@ -14,6 +14,7 @@ class NotifySettings(ServiceSettings):
     mongo_db: str = "learnloop_notify"
     digest_window_s: int = Field(900, ge=1, description="Default feedback digest window (authors may choose their own)")
     digest_poll_s: float = Field(1.0, gt=0, description="How often workers look for digests that are due")
+    held_poll_s: float = Field(1.0, gt=0, description="How often workers release notifications held during quiet hours")
     webhook_max_attempts: int = Field(8, ge=1, le=50, description="Attempts before a delivery is dead-lettered")
     webhook_backoff_base_s: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt")
     webhook_backoff_max_s: float = Field(3600.0, gt=0)

@@ -20,8 +20,8 @@ def consumers(rt: Runtime[ShareSettings], deps: ShareDeps) -> Sequence[ConsumerS
         ConsumerSpec(
             name="fanout",
             topic=rt.settings.topics.shares,
-            handlers={SharePublished: deps.on_shares.on_published},
-            ignore=frozenset({ShareRevised.event_type, ShareBuiltOn.event_type, ShareRetracted.event_type}),
+            handlers={SharePublished: deps.on_shares.on_published, ShareRetracted: deps.on_shares.on_retracted},
+            ignore=frozenset({ShareRevised.event_type, ShareBuiltOn.event_type}),
         ),
         ConsumerSpec(
             name="share-requests",

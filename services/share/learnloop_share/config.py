@@ -11,3 +11,6 @@ class ShareSettings(ServiceSettings):
     http_port: int = Field(8001, ge=0, le=65535)
     mongo_db: str = "learnloop_share"
     fanout_batch_size: int = Field(1000, ge=1, le=50_000, description="Recipients per fan-out batch")
+    fanout_status_check_s: float = Field(
+        1.0, gt=0, le=60, description="Seconds between a running fan-out's reads of its share (stops when retracted)"
+    )

@@ -19,6 +19,7 @@ from .storage.shares import Shares
 from .usecases.audience import AudienceResolver
 from .usecases.fanout import FanOut
 from .usecases.publishing import ShareIntake
+from .usecases.revising import ShareRevisions
 
 PREVIEW_TTL_S = 600
 
@@ -32,6 +33,7 @@ class ShareDeps:
     resolver: AudienceResolver
     previews: AudienceResolver
     intake: ShareIntake
+    revisions: ShareRevisions
     fanout: FanOut
     on_shares: FanOutHandlers
     on_requests: ShareRequestHandlers
@@ -45,8 +47,9 @@ async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
     for repo in (directory, shares, publishers, audience, previews):
         await repo.ensure_indexes()
     resolver = AudienceResolver(directory, audience, s.fanout_batch_size)
-    fanout = FanOut(shares, resolver, rt.publisher, s.topics.deliveries, rt.source)
+    fanout = FanOut(shares, resolver, rt.publisher, s.topics.deliveries, rt.source, s.fanout_status_check_s)
     intake = ShareIntake(shares, directory, rt.outbox, s.topics.shares, rt.source)
+    revisions = ShareRevisions(shares, rt.outbox, s.topics.shares, rt.source)
     return ShareDeps(
         settings=s,
         directory=directory,
@@ -55,6 +58,7 @@ async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
         resolver=resolver,
         previews=AudienceResolver(directory, previews, s.fanout_batch_size),
         intake=intake,
+        revisions=revisions,
         fanout=fanout,
         on_shares=FanOutHandlers(fanout),
         on_requests=ShareRequestHandlers(intake, publishers),

@@ -6,15 +6,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from learnloop_shared.events import utcnow
 from learnloop_shared.http.pagination import Cursor, Page, decode_cursor, page_from
-from learnloop_shared.http.problems import not_found
+from learnloop_shared.http.problems import Problem, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..deps import Deps
 from ..domain import rules
-from ..domain.acknowledgements import AckIn, Acknowledgement, Feedback, Outcome, Question, summarize
+from ..domain.acknowledgements import (
+    AckIn,
+    Acknowledgement,
+    Feedback,
+    Outcome,
+    Question,
+    RevisionFeedback,
+    summarize,
+)
+from ..domain.follow_through import Requires, completed_per_revision, split_counts
 
 router = APIRouter(prefix="/v1", tags=["learning"])
 
@@ -23,7 +33,10 @@ router = APIRouter(prefix="/v1", tags=["learning"])
     "/shares/{share_id}/acknowledgements",
     response_model=Acknowledgement,
     status_code=201,
-    responses={200: {"description": "Repeated, or a rating replaced", "model": Acknowledgement}},
+    responses={
+        200: {"description": "Repeated, or a rating replaced", "model": Acknowledgement},
+        410: {"description": "The share was retracted (problem details)"},
+    },
 )
 async def acknowledge(
     share_id: IdPath, body: AckIn, me: CurrentPrincipal, deps: Deps, response: Response
@@ -32,6 +45,8 @@ async def acknowledge(
     recipient = await deps.store.is_recipient(share, me.sub) if share else False
     if share is None or not rules.can_acknowledge(me, recipient):
         raise not_found("share")
+    if rules.is_retracted(share):
+        raise Problem(410, "the share was retracted: it takes no more acknowledgements")
     ack = await deps.acknowledging.acknowledge(share, me.sub, body)
     response.status_code = 201 if ack.outcome is Outcome.created else 200
     return ack
@@ -42,10 +57,35 @@ async def feedback(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Feedba
     share = await deps.store.share(share_id)
     if share is None or not rules.can_read_feedback(me, share["author_id"]):
         raise not_found("share")
-    counts, rating_sum = await deps.store.counts(share_id)
-    questions = [Question(text=q["text"], at=q["at"], from_=q["user_id"]) for q in await deps.store.questions(share_id)]
+    cycle = int(share.get("confirm_revision", 1))
+    counts, rating_sum = await deps.store.counts(share_id, cycle)
+    asked, total = await deps.store.questions(share_id)
+    questions = [
+        Question(id=q["_id"], text=q["text"], at=q["at"], from_=q["user_id"], public=bool(q.get("public", False)))
+        for q in asked
+    ]
     recipients = await deps.store.recipient_count(share_id)
-    return summarize(share_id, share["title"], recipients, counts, rating_sum, questions)
+    completed = await deps.store.completed_count(share_id, cycle)
+    revisions = share.get("revisions") or [{"revision": 1, "at": share["published_at"], "reconfirm": True}]
+    per_revision = completed_per_revision(revisions, await deps.store.completion_lists(share_id))
+    return summarize(
+        share_id,
+        share["title"],
+        recipients,
+        counts,
+        rating_sum,
+        questions,
+        questions_total=total,
+        requires=share.get("requires", "learned"),
+        due_at=share.get("due_at"),
+        revision=share.get("revision", 1),
+        revisions=[
+            RevisionFeedback(revision=r["revision"], at=r["at"], completed=per_revision.get(r["revision"], 0))
+            for r in revisions
+        ],
+        built_upon=share.get("built_upon", 0),
+        **split_counts(recipients, completed, share.get("due_at"), utcnow()),
+    )
 
 
 class PendingShare(BaseModel):
@@ -53,8 +93,10 @@ class PendingShare(BaseModel):
     title: str
     author_id: str
     url: str | None = None
+    requires: Requires = "learned"
+    due_at: datetime | None = None
     delivered_at: datetime
-    acknowledged: list[str]
+    acknowledged: list[str] = Field(description="What the caller acknowledged in the current confirm cycle")
 
 
 @router.get("/me/learning", response_model=Page[PendingShare])
@@ -74,6 +116,8 @@ def _pending(d: dict[str, Any]) -> PendingShare:
         title=d["title"],
         author_id=d["author_id"],
         url=d.get("url"),
+        requires=d.get("requires", "learned"),
+        due_at=d.get("due_at"),
         delivered_at=d["delivered_at"],
         acknowledged=d.get("acknowledged", []),
     )

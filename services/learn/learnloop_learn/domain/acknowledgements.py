@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .follow_through import Requires, ack_cycle_suffix
 
 AckKindName = Literal["opened", "learned", "applied", "rated", "question"]
 ONCE_PER_RECIPIENT = frozenset({"opened", "learned", "applied"})
@@ -21,6 +23,7 @@ class AckIn(BaseModel):
     kind: AckKindName
     rating: int | None = Field(None, ge=1, le=5)
     text: str | None = Field(None, min_length=1, max_length=5000)
+    public: bool = Field(False, description="A question every recipient may read and answer (kind 'question' only)")
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> AckIn:
@@ -30,6 +33,8 @@ class AckIn(BaseModel):
             raise ValueError("rating is only allowed with kind 'rated'")
         if self.kind == "question" and not (self.text and self.text.strip()):
             raise ValueError("a 'question' acknowledgement needs its text")
+        if self.public and self.kind != "question":
+            raise ValueError("public is only allowed with kind 'question'")
         return self
 
 
@@ -39,11 +44,12 @@ class Outcome(StrEnum):
     repeated = "repeated"  # nothing new → 200
 
 
-def ack_id(share_id: str, user_id: str, kind: str, question_id: str) -> str:
-    """Natural key: one per recipient for opened/learned/applied/rated; each question its own."""
+def ack_id(share_id: str, user_id: str, kind: str, question_id: str, cycle: int = 1) -> str:
+    """Natural key: one per recipient and confirm cycle for opened/learned/applied/rated; each question its
+    own. Cycle 1 keeps the key acknowledgements had before cycles existed (see ``follow_through``)."""
     if kind == "question":
         return question_id
-    return f"{share_id}|{user_id}|{kind}"
+    return f"{share_id}|{user_id}|{kind}{ack_cycle_suffix(cycle)}"
 
 
 def rating_outcome(previous: int | None, new: int) -> Outcome:
@@ -63,9 +69,11 @@ class Acknowledgement(BaseModel):
 
 
 class Question(BaseModel):
+    id: str
     text: str
     at: datetime
     from_: str = Field(serialization_alias="from")
+    public: bool = False
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -75,7 +83,16 @@ class Ratings(BaseModel):
     average: float | None = None
 
 
+class RevisionFeedback(BaseModel):
+    revision: int
+    at: datetime
+    completed: int = Field(description="Recipients who completed the share at a revision of this one's confirm cycle")
+
+
 class Feedback(BaseModel):
+    """What became of a share. ``completed``, ``pending`` and ``overdue`` are disjoint and add up to
+    ``recipients``; the per-kind counts and ratings are for the current confirm cycle."""
+
     share_id: str
     title: str
     recipients: int
@@ -83,7 +100,16 @@ class Feedback(BaseModel):
     learned: int
     applied: int
     ratings: Ratings
-    questions: list[Question]
+    questions: list[Question] = Field(description="The newest 50 questions, oldest first")
+    questions_total: int = 0
+    requires: Requires = "learned"
+    due_at: datetime | None = None
+    completed: int = 0
+    pending: int = 0
+    overdue: int = 0
+    revision: int = 1
+    revisions: list[RevisionFeedback] = Field(default_factory=list)
+    built_upon: int = 0
 
 
 def summarize(
@@ -93,6 +119,7 @@ def summarize(
     counts: dict[str, int],
     rating_sum: int,
     questions: list[Question],
+    **follow_through: Any,
 ) -> Feedback:
     """Feedback for one share from the per-kind counts and the sum of current ratings."""
     rated = counts.get("rated", 0)
@@ -105,4 +132,5 @@ def summarize(
         applied=counts.get("applied", 0),
         ratings=Ratings(count=rated, average=round(rating_sum / rated, 2) if rated else None),
         questions=questions,
+        **follow_through,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from learnloop_shared.auth import Principal
 
 
@@ -14,3 +17,8 @@ def can_read_feedback(p: Principal, author_id: str) -> bool:
     system (``shares:publish``) that published for the author does not see it (it sees the share's
     delivery status in the share service)."""
     return p.sub == author_id
+
+
+def is_retracted(share: Mapping[str, Any]) -> bool:
+    """A retracted share takes no more acknowledgements or answers (410)."""
+    return share.get("status") == "retracted"

@@ -1,27 +1,21 @@
-"""Shares and deliveries from Kafka, handed to :mod:`..usecases.recipients` a batch at a time."""
+"""Deliveries from Kafka, handed to :mod:`..usecases.recipients` a batch at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from learnloop_shared.documents import Doc
-from learnloop_shared.events import ShareDelivered, SharePublished
+from learnloop_shared.events import ShareDelivered
 from learnloop_shared.kafka.consumers import Received
 
 from ..domain.audience import Delivered
+from ..domain.shares import new_share
 from ..usecases.recipients import RecordRecipients
 
 
 class RecipientHandlers:
     def __init__(self, recipients: RecordRecipients) -> None:
         self._recipients = recipients
-
-    async def on_published(self, batch: Sequence[Received]) -> None:
-        shares: dict[str, Doc] = {}
-        for item in batch:
-            d: SharePublished = item.event.data
-            shares[d.share_id] = _share_doc(d)
-        await self._recipients.record(list(shares.values()), [])
 
     async def on_delivered(self, batch: Sequence[Received]) -> None:
         """One event per recipient: the share comes with each delivery, so learn knows it even if its
@@ -37,5 +31,9 @@ class RecipientHandlers:
         await self._recipients.record(list(shares.values()), delivered)
 
 
-def _share_doc(d: SharePublished | ShareDelivered) -> Doc:
-    return {"_id": d.share_id, "author_id": d.author_id, "title": d.title, "url": d.url, "published_at": d.published_at}
+def _share_doc(d: ShareDelivered) -> Doc:
+    """The share as a delivery tells it: stored only if learn does not know the share yet (its
+    ``share.published`` then adds the reminders, which deliveries do not carry)."""
+    return new_share(
+        d.share_id, d.author_id, d.title, d.url, d.topics, d.published_at, d.requires, d.due_at, (), d.revision
+    )

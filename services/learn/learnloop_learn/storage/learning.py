@@ -1,44 +1,64 @@
-"""The learn service's store: shares it knows of, who received them, acknowledgements and progress."""
+"""The learn service's store: shares it knows of, who received them, acknowledgements and progress.
+
+``progress`` documents (``_id`` = ``<share>|<user>``, only once the user acknowledged)::
+
+    {share_id, user_id, cycle, acknowledged: [kinds of the CURRENT confirm cycle],
+     completed_revisions: [revisions at which the user completed], last_completed_revision, completed_at}
+
+``cycle`` is the confirm cycle ``acknowledged`` belongs to: the first acknowledgement of a later cycle
+starts the list again. The rules (what completes, what completed means) are in
+:mod:`..domain.follow_through`.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from learnloop_shared.mongo import Doc, upsert_many
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain.acknowledgements import COMPLETES_LEARNING
 from ..domain.audience import Bucket
+from ..domain.follow_through import completes, is_completed
 from .recipients import RecipientBuckets
+from .round_plan import RoundPlan
+from .shares import ShareStates
 
 log = logging.getLogger(__name__)
 STORED_SHARES_KEPT = 10_000
+SHARE_TTL_S = 1.0  # how long a read share is answered from memory: shares change (revisions, retraction)
+QUESTIONS_SHOWN = 50
 
 
 class LearningStore:
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
+        self._clock = clock
         self.shares = db["shares"]
+        self.states = ShareStates(db, self.forget)
+        self.rounds = RoundPlan(db)
         self.audience = RecipientBuckets(db)
         self.progress = db["progress"]  # "<share>|<user>": what a recipient acknowledged, once they have
         self.acks = db["acknowledgements"]
         self._stored_shares: OrderedDict[str, None] = OrderedDict()  # the most recent ones
-        self._read_shares: OrderedDict[str, Doc] = OrderedDict()  # recently read, most recent last
+        self._read_shares: OrderedDict[str, tuple[float, Doc]] = OrderedDict()  # (expiry, doc), most recent last
 
     async def ensure_indexes(self) -> None:
         await self.audience.ensure_indexes()
+        await self.rounds.ensure_indexes()
         await self.acks.create_index([("share_id", ASCENDING), ("kind", ASCENDING), ("at", ASCENDING)])
 
     # --- from events -------------------------------------------------------------------------
     async def upsert_shares(self, shares: Sequence[Doc]) -> None:
-        """Store shares not stored yet. Share documents never change once written, so a share this
-        process has stored is not written again (a large fan-out brings the same share in every batch)."""
+        """Store shares not stored yet (from deliveries: ``$setOnInsert`` only, later changes come from share
+        events). A share this process has stored is not written again (a large fan-out brings the same
+        share in every batch)."""
         new = [s for s in shares if s["_id"] not in self._stored_shares]
         if not new:
             return
@@ -51,19 +71,27 @@ class LearningStore:
     async def add_recipients(self, buckets: Sequence[Bucket]) -> int:
         return await self.audience.add(buckets)
 
+    def forget(self, share_id: str) -> None:
+        """Drop this process's cached copy of a share (it was revised or retracted here)."""
+        self._read_shares.pop(share_id, None)
+
     # --- queries -----------------------------------------------------------------------------
     async def share(self, share_id: str) -> Doc | None:
-        """The share as stored. Share documents never change once written (see :meth:`upsert_shares`),
-        so one read stays valid: acknowledgements come in bursts for the same few shares. A share not
-        stored yet is looked up again next time. Callers must not change the document."""
-        if (known := self._read_shares.get(share_id)) is not None:
+        """The share as stored, read at most :data:`SHARE_TTL_S` ago: acknowledgements come in bursts for
+        the same few shares, and a revision or retraction is seen by every process within that time.
+        A share not stored yet is looked up again next time. Callers must not change the document."""
+        now = self._clock()
+        if (known := self._read_shares.get(share_id)) is not None and known[0] > now:
             self._read_shares.move_to_end(share_id)
-            return known
+            return known[1]
         doc = await self.shares.find_one({"_id": share_id})
         if doc is not None:
-            self._read_shares[share_id] = doc
+            self._read_shares[share_id] = (now + SHARE_TTL_S, doc)
+            self._read_shares.move_to_end(share_id)
             if len(self._read_shares) > STORED_SHARES_KEPT:
                 self._read_shares.popitem(last=False)
+        else:
+            self._read_shares.pop(share_id, None)
         return doc
 
     async def is_recipient(self, share: Doc, user_id: str) -> bool:
@@ -72,9 +100,10 @@ class LearningStore:
     async def recipient_count(self, share_id: str) -> int:
         return await self.audience.count(share_id)
 
-    async def counts(self, share_id: str) -> tuple[dict[str, int], int]:
+    async def counts(self, share_id: str, cycle: int = 1) -> tuple[dict[str, int], int]:
+        """Acknowledgements per kind (questions aside) of one confirm cycle, and the sum of its ratings."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"share_id": share_id, "kind": {"$ne": "question"}}},
+            {"$match": {"share_id": share_id, "kind": {"$ne": "question"}, "cycle": _cycle_match(cycle)}},
             {"$group": {"_id": "$kind", "n": {"$sum": 1}, "rating_sum": {"$sum": {"$ifNull": ["$rating", 0]}}}},
         ]
         counts: dict[str, int] = {}
@@ -86,19 +115,37 @@ class LearningStore:
                 rating_sum = int(row["rating_sum"])
         return counts, rating_sum
 
-    async def questions(self, share_id: str, limit: int = 500) -> list[Doc]:
-        return (
-            await self.acks.find({"share_id": share_id, "kind": "question"})
-            .sort("at", ASCENDING)
-            .limit(limit)
-            .to_list()
-        )
+    async def questions(self, share_id: str, limit: int = QUESTIONS_SHOWN) -> tuple[list[Doc], int]:
+        """The newest ``limit`` questions, oldest first, and how many there are in all."""
+        query = {"share_id": share_id, "kind": "question"}
+        newest = await self.acks.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()
+        total = len(newest) if len(newest) < limit else await self.acks.count_documents(query)
+        return newest[::-1], total
+
+    async def completed_count(self, share_id: str, confirm_revision: int) -> int:
+        """Recipients who completed the share's current confirm cycle."""
+        query = {**_progress_of(share_id), "last_completed_revision": {"$gte": confirm_revision}}
+        return await self.progress.count_documents(query)
+
+    async def completion_lists(self, share_id: str) -> list[tuple[list[int], int]]:
+        """(completed revisions, number of recipients with exactly that list), for every distinct list."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {**_progress_of(share_id), "completed_revisions.0": {"$exists": True}}},
+            {"$group": {"_id": "$completed_revisions", "n": {"$sum": 1}}},
+        ]
+        rows = await (await self.progress.aggregate(pipeline)).to_list()
+        return [([int(x) for x in r["_id"]], int(r["n"])) for r in rows]
+
+    async def progress_of(self, share_id: str, users: Sequence[str]) -> dict[str, Doc]:
+        ids = [f"{share_id}|{u}" for u in users]
+        return {d["user_id"]: d async for d in self.progress.find({"_id": {"$in": ids}})}
 
     async def pending_for(self, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Doc]:
-        """Up to ``limit`` shares delivered to the user and not completed yet, newest first.
+        """Up to ``limit`` shares delivered to the user, not retracted and not completed (current confirm
+        cycle) yet, newest first.
 
-        Each item: ``_id`` (the share id), ``share_id``, ``title``, ``author_id``, ``url``,
-        ``delivered_at`` and ``acknowledged``. Completed shares are skipped as the list is read.
+        Each item: ``_id`` (the share id), ``share_id``, ``title``, ``author_id``, ``url``, ``requires``,
+        ``due_at``, ``delivered_at`` and ``acknowledged``. Completed shares are skipped as the list is read.
         """
         items: list[Doc] = []
         chunk = max(limit, 50)
@@ -111,8 +158,11 @@ class LearningStore:
             shares = {d["_id"]: d async for d in self.shares.find({"_id": {"$in": ids}})}
             for r in rows:
                 p, s = progress.get(r["share_id"], {}), shares.get(r["share_id"])
-                if p.get("done") or s is None:
+                if s is None or s.get("status") == "retracted":
                     continue
+                if is_completed(p.get("last_completed_revision"), s.get("confirm_revision", 1)):
+                    continue
+                same_cycle = p.get("cycle", 1) == s.get("confirm_revision", 1)
                 items.append(
                     {
                         "_id": r["share_id"],
@@ -120,8 +170,10 @@ class LearningStore:
                         "title": s["title"],
                         "author_id": s["author_id"],
                         "url": s.get("url"),
+                        "requires": s.get("requires", "learned"),
+                        "due_at": s.get("due_at"),
                         "delivered_at": r["delivered_at"],
-                        "acknowledged": p.get("acknowledged", []),
+                        "acknowledged": p.get("acknowledged", []) if same_cycle else [],
                     }
                 )
                 if len(items) == limit:
@@ -147,9 +199,48 @@ class LearningStore:
             session=session,
         )
 
-    async def mark_progress(self, share_id: str, user_id: str, kind: str, session: AsyncClientSession) -> None:
-        update: Doc = {"$addToSet": {"acknowledged": kind}}
-        if kind in COMPLETES_LEARNING:
-            update["$set"] = {"done": True}
-        update["$setOnInsert"] = {"share_id": share_id, "user_id": user_id}
-        await self.progress.update_one({"_id": f"{share_id}|{user_id}"}, update, upsert=True, session=session)
+    async def mark_progress(
+        self, share: Doc, user_id: str, kind: str, at: datetime, session: AsyncClientSession | None
+    ) -> bool:
+        """Record ``kind`` in the recipient's progress for the share's current confirm cycle; True when this
+        acknowledgement completed the share for them.
+
+        One write (an update pipeline, returning the document as it was): the acknowledgement hot path
+        keeps its one round trip per step. ``acknowledged`` starts again when the cycle changed; a
+        completion appends the share's revision to ``completed_revisions``.
+        """
+        cycle = int(share.get("confirm_revision", 1))
+        revision = int(share.get("revision", 1))
+        counts = completes(share.get("requires", "learned"), kind)
+        kinds = {"$cond": [{"$eq": [{"$ifNull": ["$cycle", 1]}, cycle]}, {"$ifNull": ["$acknowledged", []]}, []]}
+        done_before = {"$gte": [{"$ifNull": ["$last_completed_revision", 0]}, cycle]}
+        now_done: Any = {"$and": [counts, {"$not": [done_before]}]}
+        revisions = {"$ifNull": ["$completed_revisions", []]}
+        stage = {
+            "share_id": share["_id"],
+            "user_id": user_id,
+            "cycle": cycle,
+            "acknowledged": {"$cond": [{"$in": [kind, kinds]}, kinds, {"$concatArrays": [kinds, [kind]]}]},
+            "completed_revisions": {"$cond": [now_done, {"$concatArrays": [revisions, [revision]]}, revisions]},
+            "last_completed_revision": {"$cond": [now_done, revision, {"$ifNull": ["$last_completed_revision", None]}]},
+            "completed_at": {"$cond": [now_done, at, {"$ifNull": ["$completed_at", None]}]},
+        }
+        before = await self.progress.find_one_and_update(
+            {"_id": f"{share['_id']}|{user_id}"},
+            [{"$set": stage}],
+            projection={"last_completed_revision": 1},
+            upsert=True,
+            session=session,
+            return_document=ReturnDocument.BEFORE,
+        )
+        return counts and not is_completed((before or {}).get("last_completed_revision"), cycle)
+
+
+def _progress_of(share_id: str) -> Doc:
+    # Progress ids start with "<share_id>|", and "}" sorts right after "|".
+    return {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}
+
+
+def _cycle_match(cycle: int) -> Any:
+    # Acknowledgements stored before confirm cycles existed have no ``cycle``: they belong to the first.
+    return {"$in": [None, 1]} if cycle <= 1 else cycle

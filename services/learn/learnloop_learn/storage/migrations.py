@@ -45,7 +45,7 @@ async def _adopt(store: LearningStore, docs: list[Doc]) -> int:
             {"_id": f"{d['share_id']}|{d['user_id']}"},
             {
                 "$addToSet": {"acknowledged": {"$each": d.get("acknowledged", [])}},
-                "$max": {"done": bool(d.get("done"))},
+                "$max": {"done": bool(d.get("done"))},  # see adopt_completed_progress
                 "$setOnInsert": {"share_id": d["share_id"], "user_id": d["user_id"]},
             },
             upsert=True,
@@ -56,3 +56,24 @@ async def _adopt(store: LearningStore, docs: list[Doc]) -> int:
     if ops:
         await upsert_many(store.progress, ops)
     return added
+
+
+COMPLETED_PROGRESS = "progress-completed-revisions"
+
+
+async def adopt_completed_progress(store: LearningStore) -> int:
+    """Progress stored before revisions marked a completed recipient ``done: true``; now completion is
+    ``last_completed_revision`` (see ``storage/learning.py``). Such recipients completed revision 1.
+    Idempotent (only documents without ``last_completed_revision`` change); run once per database, then
+    remembered in ``migrations`` so later starts skip the scan."""
+    marks = store.db["migrations"]
+    if await marks.find_one({"_id": COMPLETED_PROGRESS}) is not None:
+        return 0
+    result = await store.progress.update_many(
+        {"done": True, "last_completed_revision": None},
+        {"$set": {"last_completed_revision": 1, "completed_revisions": [1], "cycle": 1}},
+    )
+    await marks.update_one({"_id": COMPLETED_PROGRESS}, {"$setOnInsert": {"done": True}}, upsert=True)
+    if result.modified_count:
+        log.info("%d completed recipients moved to completed revisions", result.modified_count)
+    return int(result.modified_count)

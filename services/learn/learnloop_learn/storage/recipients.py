@@ -9,7 +9,7 @@ user's shares newest first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +92,13 @@ class RecipientBuckets:
         ]
         rows = await (await self.coll.aggregate(pipeline)).to_list()
         return int(rows[0]["n"]) if rows else 0
+
+    async def buckets_from(self, share_id: str, first: str | None) -> AsyncIterator[Doc]:
+        """The share's buckets in ``_id`` order, starting at bucket ``first`` (inclusive; None: the first)."""
+        lower = {"$gte": first} if first is not None else {"$gte": f"{share_id}|"}
+        query = {"_id": {**lower, "$lt": f"{share_id}}}"}}
+        async for doc in self.coll.find(query, {"users": 1}).sort("_id", ASCENDING).batch_size(20):
+            yield doc
 
     async def newest_for(self, user_id: str, after: After | None, limit: int) -> list[Doc]:
         """``{share_id, delivered_at}`` of the user's shares, newest first, strictly after ``after``."""

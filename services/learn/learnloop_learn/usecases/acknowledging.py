@@ -26,17 +26,22 @@ class Acknowledging:
     async def acknowledge(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
         share_id = share["_id"]
         now = utcnow()
+        cycle, revision = int(share.get("confirm_revision", 1)), int(share.get("revision", 1))
         doc: Doc = {
-            "_id": ack_id(share_id, user_id, body.kind, str(uuid.uuid4())),
+            "_id": ack_id(share_id, user_id, body.kind, str(uuid.uuid4()), cycle),
             "share_id": share_id,
             "user_id": user_id,
             "kind": body.kind,
             "rating": body.rating,
             "text": body.text,
             "at": now,
+            "revision": revision,  # the share's revision when acknowledged
+            "cycle": cycle,  # the confirm cycle it counts for
         }
+        if body.kind == "question":
+            doc["public"] = body.public
 
-        def event(outcome: Outcome) -> Envelope[LearningAcknowledged]:
+        def event(outcome: Outcome, completed: bool) -> Envelope[LearningAcknowledged]:
             return make_event(
                 LearningAcknowledged(
                     acknowledgement_id=doc["_id"],
@@ -49,6 +54,9 @@ class Acknowledging:
                     text=body.text,
                     replaced=outcome is Outcome.replaced,
                     acknowledged_at=now,
+                    revision=revision,
+                    public=body.public,
+                    completed=completed,
                 ),
                 source=self._source,
                 subject=share_id,
@@ -62,8 +70,8 @@ class Acknowledging:
                 await self._store.insert_ack(doc, tx.session)
                 outcome = Outcome.created
             if outcome is not Outcome.repeated:
-                await self._store.mark_progress(share_id, user_id, body.kind, tx.session)
-                tx.emit(self._topic, share_id, event(outcome))
+                completed = await self._store.mark_progress(share, user_id, body.kind, now, tx.session)
+                tx.emit(self._topic, share_id, event(outcome, completed))
         if tx.duplicate:  # the same acknowledgement, recorded before
             outcome = Outcome.repeated
         ACKNOWLEDGEMENTS.add(1, {"kind": body.kind, "outcome": outcome.value})

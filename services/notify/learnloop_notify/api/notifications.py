@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from learnloop_shared.http.pagination import Cursor, Page, page_from, position
+from learnloop_shared.http.pagination import Cursor, Page, encode_cursor, page_from, position
 from learnloop_shared.http.problems import not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
@@ -15,6 +15,9 @@ from ..deps import Deps
 from ..domain.notifications import Notification, to_notification
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
+IncludeRetracted = Annotated[
+    bool, Query(description="Also notifications of retracted shares (they carry `retracted_at`)")
+]
 
 
 @router.get("/notifications", response_model=Page[Notification])
@@ -23,11 +26,16 @@ async def list_notifications(
     deps: Deps,
     unread: bool = False,
     include_muted: bool = False,
+    include_retracted: IncludeRetracted = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> Page[Notification]:
-    docs = await deps.inbox.page(me.sub, unread, position(cursor), limit + 1, include_hidden=include_muted)
-    return page_from(docs, limit, to_notification, "created_at")
+    read = await deps.view.page(me.sub, unread, position(cursor), limit, include_muted, include_retracted)
+    if read.resume is None:
+        return page_from(read.docs, limit, to_notification, "created_at")
+    # Short page: the read stopped before filling it (see usecases.reading); go on after what was read.
+    items = [to_notification(d) for d in read.docs]
+    return Page[Notification](items=items, next_cursor=encode_cursor(*read.resume))
 
 
 class UnreadCount(BaseModel):
@@ -39,8 +47,8 @@ class ReadAll(BaseModel):
 
 
 @router.get("/notifications/unread-count", response_model=UnreadCount)
-async def unread_count(me: CurrentPrincipal, deps: Deps) -> UnreadCount:
-    return UnreadCount(unread=await deps.inbox.unread_count(me.sub))
+async def unread_count(me: CurrentPrincipal, deps: Deps, include_retracted: IncludeRetracted = False) -> UnreadCount:
+    return UnreadCount(unread=await deps.view.unread_count(me.sub, include_retracted))
 
 
 @router.post("/notifications/read-all", response_model=ReadAll)
@@ -53,4 +61,4 @@ async def mark_read(notification_id: IdPath, me: CurrentPrincipal, deps: Deps) -
     doc = await deps.inbox.mark_read(me.sub, notification_id)
     if doc is None:
         raise not_found("notification")
-    return to_notification(doc)
+    return to_notification(await deps.view.shown(doc))

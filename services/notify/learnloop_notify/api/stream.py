@@ -5,6 +5,9 @@ sees notifications stored by any worker. The SSE event id is the change stream's
 client that reconnects with ``Last-Event-ID`` continues exactly after the last event it received.
 If the token can no longer be resumed, the server sends ``event: reset`` and the client should
 reload its inbox.
+
+Each notification is sent as it is shown now (current title and url); notifications of a retracted
+share are skipped unless ``include_retracted=true``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from learnloop_shared.http.security import CurrentPrincipal
 
 from ..deps import Deps
 from ..domain.notifications import FeedEnded, FeedNotResumable, to_notification
+from .notifications import IncludeRetracted
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 log = logging.getLogger(__name__)
@@ -69,6 +73,7 @@ async def stream_notifications(
     request: Request,
     me: CurrentPrincipal,
     deps: Deps,
+    include_retracted: IncludeRetracted = False,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=MAX_TOKEN_CHARS)] = None,
 ) -> StreamingResponse:
     resume = decode_token(last_event_id) if last_event_id else None
@@ -96,7 +101,10 @@ async def stream_notifications(
                     continue
                 idle = 0.0
                 token, doc = change
-                yield sse("notification", to_notification(doc).model_dump_json(), encode_token(token))
+                shown = await deps.view.shown(doc)
+                if shown.get("retracted_at") is not None and not include_retracted:
+                    continue
+                yield sse("notification", to_notification(shown).model_dump_json(), encode_token(token))
         except FeedEnded as exc:
             log.warning("notification stream ended: %s", exc)
         finally:

@@ -1,15 +1,32 @@
-"""Notifications for recipients (new shares) and authors (learning feedback): pure construction."""
+"""Notifications for recipients (new shares, reminders, revisions, answers) and authors (learning
+feedback, overdue notices, shares built on theirs): pure construction, and the read-time view.
+
+Every notification id is deterministic (derived from the event, or from the round and recipient), so a
+redelivered or replayed event, or a batch a crashed round sends again, stores nothing twice.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Literal, get_args
 
 from learnloop_shared.documents import Doc
-from learnloop_shared.events import LearningAcknowledged, ShareDelivered, stable_event_id
+from learnloop_shared.events import (
+    LearningAcknowledged,
+    LearningAnswered,
+    LearningOverdue,
+    LearningReminded,
+    ShareBuiltOn,
+    ShareDelivered,
+    stable_event_id,
+)
 from pydantic import BaseModel
 
-Kind = Literal["share.delivered", "feedback"]
+Kind = Literal["share.delivered", "feedback", "reminder", "overdue", "share.revised", "answer", "built_on"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+HELD_IN_QUIET_HOURS: frozenset[str] = frozenset({"reminder", "overdue", "share.revised"})
+"""Kinds that wait in ``held`` while their recipient is in quiet hours (others are stored at once and
+only their webhooks wait)."""
 
 
 class FeedNotResumable(Exception):
@@ -29,6 +46,7 @@ class Notification(BaseModel):
     url: str | None = None
     created_at: datetime
     read_at: datetime | None = None
+    retracted_at: datetime | None = None
 
 
 def to_notification(doc: Doc) -> Notification:
@@ -41,7 +59,21 @@ def to_notification(doc: Doc) -> Notification:
         url=doc.get("url"),
         created_at=doc["created_at"],
         read_at=doc.get("read_at"),
+        retracted_at=doc.get("retracted_at"),
     )
+
+
+def with_share_state(doc: Doc, state: Doc | None) -> Doc:
+    """The notification as shown now: the share's current title and url once it was revised (the
+    ``text`` keeps the words it was created with), and ``retracted_at`` once it was retracted."""
+    if state is None:
+        return doc
+    shown = dict(doc)
+    if "revision" in state:
+        shown["title"], shown["url"] = state["title"], state.get("url")
+    if state.get("retracted_at") is not None:
+        shown["retracted_at"] = state["retracted_at"]
+    return shown
 
 
 def _quote(title: str, limit: int = 120) -> str:
@@ -117,4 +149,111 @@ def for_digest(bucket: Doc, text: str, now: datetime) -> Doc:
         "created_at": now,
         "read_at": None,
         "source_event_id": f"digest:{bucket['_id']}",
+    }
+
+
+def _due(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def reminder_text(r: LearningReminded) -> str:
+    if r.reason == "revised":
+        return f"{_quote(r.title)} was revised: please confirm again"
+    if r.due_at is not None:
+        return f"Reminder: {_quote(r.title)} is due {_due(r.due_at)}"
+    return f"Reminder: {_quote(r.title)} is waiting for you"
+
+
+def reminder_id(round_id: str, recipient_id: str) -> str:
+    """One per (round, recipient): a batch sent again after a crash, or replayed, adds nothing."""
+    return stable_event_id("notification", "reminder", round_id, recipient_id)
+
+
+def for_reminders(event_id: str, r: LearningReminded, now: datetime) -> list[Doc]:
+    """One notification per recipient: ``reminder`` (scheduled, manual) or ``share.revised`` (revised)."""
+    kind = "share.revised" if r.reason == "revised" else "reminder"
+    text, topics = reminder_text(r), list(r.topics)
+    return [
+        {
+            "_id": reminder_id(r.round_id, user),
+            "user_id": user,
+            "kind": kind,
+            "share_id": r.share_id,
+            "title": r.title,
+            "text": text,
+            "url": r.url,
+            "topics": topics,
+            "created_at": now,
+            "read_at": None,
+            "round_id": r.round_id,
+            "source_event_id": event_id,
+        }
+        for user in dict.fromkeys(r.recipient_ids)
+    ]
+
+
+NOT_COMPLETED_VERBS = {"opened": "opened", "learned": "learned", "applied": "applied"}
+
+
+def overdue_text(o: LearningOverdue) -> str:
+    verb = NOT_COMPLETED_VERBS[o.requires]
+    return f"{o.not_completed} of {o.recipients} have not {verb} {_quote(o.title)} (due {_due(o.due_at)})"
+
+
+def for_overdue(event_id: str, o: LearningOverdue, now: datetime) -> Doc:
+    """One per (share, due time), to the author."""
+    return {
+        "_id": stable_event_id("notification", "overdue", o.share_id, o.due_at.astimezone(UTC).isoformat()),
+        "user_id": o.author_id,
+        "kind": "overdue",
+        "share_id": o.share_id,
+        "title": o.title,
+        "text": overdue_text(o),
+        "topics": list(o.topics),
+        "created_at": now,
+        "read_at": None,
+        "source_event_id": event_id,
+    }
+
+
+MAX_ANSWER_CHARS = 1000  # of the answer's text in the notification (answers may be up to 5,000)
+
+
+def for_answers(event_id: str, a: LearningAnswered, now: datetime) -> list[Doc]:
+    """One ``answer`` notification per user in ``notify`` (never the writer), with the answer's text."""
+    body = a.text if len(a.text) <= MAX_ANSWER_CHARS else a.text[: MAX_ANSWER_CHARS - 1] + "…"
+    text = f"{a.answered_by} answered a question about {_quote(a.title)}: {body}"
+    return [
+        {
+            "_id": stable_event_id("notification", "answer", a.answer_id, user),
+            "user_id": user,
+            "kind": "answer",
+            "share_id": a.share_id,
+            "title": a.title,
+            "text": text,
+            "from": a.answered_by,
+            "question_id": a.question_id,
+            "created_at": now,
+            "read_at": None,
+            "source_event_id": event_id,
+        }
+        for user in dict.fromkeys(a.notify)
+        if user != a.answered_by
+    ]
+
+
+def for_built_on(event_id: str, b: ShareBuiltOn, now: datetime) -> Doc:
+    """To the referenced share's author; ``share_id`` is that (their own) share."""
+    return {
+        "_id": stable_event_id("notification", "built_on", b.share_id, b.by_share_id),
+        "user_id": b.author_id,
+        "kind": "built_on",
+        "share_id": b.share_id,
+        "title": b.title,
+        "text": f"{b.by_author_id} built on your share {_quote(b.title)}: {_quote(b.by_title)}",
+        "by_share_id": b.by_share_id,
+        "from": b.by_author_id,
+        "created_at": now,
+        "read_at": None,
+        "source_event_id": event_id,
     }

@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from learnloop_shared.ids import Id
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 MutedTopic = Annotated[str, StringConstraints(min_length=1, max_length=128)]  # share's topic limit
-KindName = Literal["share.delivered", "feedback"]
-KINDS: tuple[KindName, ...] = ("share.delivered", "feedback")
 
 
 class ChannelKinds(BaseModel):
-    """Which kinds a channel carries."""
+    """Which kinds a channel carries: every notification kind, named as in ``kind`` (on by default, so
+    preferences stored before a kind existed carry it)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     share_delivered: bool = Field(True, alias="share.delivered")
     feedback: bool = True
+    reminder: bool = True
+    overdue: bool = True
+    share_revised: bool = Field(True, alias="share.revised")
+    answer: bool = True
+    built_on: bool = True
 
     def allows(self, kind: str) -> bool:
-        return self.share_delivered if kind == "share.delivered" else self.feedback
+        return bool(getattr(self, kind.replace(".", "_"), True))
 
 
 class Channels(BaseModel):
@@ -102,7 +106,8 @@ def quiet_until(prefs: Preferences, now: datetime) -> datetime | None:
     inside = (q.start <= t < q.end) if q.start < q.end else (t >= q.start or t < q.end)
     if not inside:
         return None
-    end = local.replace(hour=q.end.hour, minute=q.end.minute, second=0, microsecond=0)
+    # Seconds count as written: an end of 07:00:30 ends at 07:00:30, not a day later at 07:00.
+    end = local.replace(hour=q.end.hour, minute=q.end.minute, second=q.end.second, microsecond=0)
     if end <= local:
         end += timedelta(days=1)
     return end.astimezone(now.tzinfo)

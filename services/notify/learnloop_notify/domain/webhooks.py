@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from standardwebhooks import Webhook
 
-EventName = Literal["share.delivered", "feedback"]
+from .notifications import Kind
+
+EventName = Kind  # a webhook subscribes to notification kinds
 
 
 MAX_URL_LENGTH = 2048

@@ -44,6 +44,15 @@ class Inbox:
     async def unread_count(self, user_id: str) -> int:
         return await self.coll.count_documents({"user_id": user_id, "read_at": None, "hidden": {"$ne": True}})
 
+    async def unread_by_share(self, user_id: str) -> dict[str, int]:
+        """The user's visible unread notifications counted per share (within the user's index range)."""
+        pipeline: list[Doc] = [
+            {"$match": {"user_id": user_id, "read_at": None, "hidden": {"$ne": True}}},
+            {"$group": {"_id": "$share_id", "n": {"$sum": 1}}},
+        ]
+        cursor = await self.coll.aggregate(pipeline)
+        return {d["_id"]: int(d["n"]) async for d in cursor}
+
     async def mark_all_read(self, user_id: str) -> int:
         result = await self.coll.update_many({"user_id": user_id, "read_at": None}, {"$set": {"read_at": utcnow()}})
         return result.modified_count

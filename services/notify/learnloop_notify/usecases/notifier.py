@@ -3,6 +3,11 @@
 Recipients get one notification per delivered share. Authors hear about feedback without spam: a
 question reaches them at once with its text, so does the share's first ``learned``; everything else
 is counted into a per-share digest sent once per window (see :mod:`..jobs.digests`).
+
+Follow-through: one ``reminder`` or ``share.revised`` per reminded recipient, one ``overdue`` per
+(share, due time) to the author, one ``answer`` per user in the thread, one ``built_on`` per referenced
+share to its author. Revisions and retractions update notify's share state (:mod:`..storage.share_states`),
+which inbox reads join with.
 """
 
 from __future__ import annotations
@@ -10,21 +15,49 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from learnloop_shared.documents import Doc
-from learnloop_shared.events import Envelope, LearningAcknowledged, ShareDelivered, utcnow
+from learnloop_shared.events import (
+    Envelope,
+    LearningAcknowledged,
+    LearningAnswered,
+    LearningOverdue,
+    LearningReminded,
+    ShareBuiltOn,
+    ShareDelivered,
+    ShareRetracted,
+    ShareRevised,
+    utcnow,
+)
 
-from ..domain.notifications import first_learner, for_delivery, for_feedback
+from ..domain.notifications import (
+    first_learner,
+    for_answers,
+    for_built_on,
+    for_delivery,
+    for_feedback,
+    for_overdue,
+    for_reminders,
+)
 from ..domain.preferences import quiet_until
 from ..storage.digests import DigestStore
 from ..storage.preferences import PreferenceStore
+from ..storage.share_states import ShareStates
 from .sink import DEFAULT, NotificationSink
 
 
 class Notifier:
-    def __init__(self, sink: NotificationSink, digests: DigestStore, prefs: PreferenceStore, window_s: int) -> None:
+    def __init__(
+        self,
+        sink: NotificationSink,
+        digests: DigestStore,
+        prefs: PreferenceStore,
+        window_s: int,
+        shares: ShareStates,
+    ) -> None:
         self._sink = sink
         self._digests = digests
         self._prefs = prefs
         self._window_s = window_s
+        self._shares = shares
 
     async def delivered(self, events: Sequence[Envelope[ShareDelivered]]) -> None:
         """One notification per delivered share (idempotent: notification ids derive from event ids)."""
@@ -49,3 +82,29 @@ class Notifier:
         window = prefs.digest_window_s or self._window_s
         await self._digests.add(a, event_id, window, quiet_until(prefs, utcnow()))
         return None
+
+    async def reminded(self, events: Sequence[Envelope[LearningReminded]]) -> None:
+        """One notification per (round, recipient), however often a batch arrives."""
+        now = utcnow()
+        docs = [doc for event in events for doc in for_reminders(event.id, event.data, now)]
+        await self._sink.store(docs)
+
+    async def overdue(self, events: Sequence[Envelope[LearningOverdue]]) -> None:
+        now = utcnow()
+        await self._sink.store([for_overdue(event.id, event.data, now) for event in events])
+
+    async def answered(self, events: Sequence[Envelope[LearningAnswered]]) -> None:
+        now = utcnow()
+        await self._sink.store([doc for event in events for doc in for_answers(event.id, event.data, now)])
+
+    async def built_on(self, events: Sequence[Envelope[ShareBuiltOn]]) -> None:
+        now = utcnow()
+        await self._sink.store([for_built_on(event.id, event.data, now) for event in events])
+
+    async def share_revised(self, events: Sequence[Envelope[ShareRevised]]) -> None:
+        for event in events:
+            await self._shares.revised(event.data)
+
+    async def share_retracted(self, events: Sequence[Envelope[ShareRetracted]]) -> None:
+        for event in events:
+            await self._shares.retracted(event.data)

@@ -1,4 +1,4 @@
-"""Share endpoints: publish a share and follow its delivery."""
+"""Share endpoints: publish a share, follow its delivery, revise or retract it, list what builds on it."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from learnloop_shared.auth import Principal
 from learnloop_shared.http.pagination import Cursor, Page, page_from, position
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
 from pydantic import BaseModel
 
-from ..deps import Deps
+from ..deps import Deps, ShareDeps
 from ..domain import rules
-from ..domain.shares import Share, ShareDraft
-from ..storage.shares import to_share
+from ..domain.shares import DerivedShare, Share, ShareDraft, SharePatch
+from ..storage.shares import to_derived, to_share
 from ..usecases.audience import check_audience
 from ..usecases.publishing import Dedup, IdempotencyConflict
+from ..usecases.revising import MAX_REVISIONS, RevisionConflict, ShareGone, ShareIsRetracted, TooManyRevisions
 
 router = APIRouter(prefix="/v1", tags=["shares"])
 PREVIEW_SAMPLE = 20
@@ -86,14 +88,67 @@ async def my_shares(
     return page_from(docs, limit, to_share, "created_at")
 
 
+def _as_seen_by(me: Principal, share: Share) -> Share:
+    """A share as the caller may see it: only the author sees whom it names."""
+    if rules.sees_recipients(me, share.author_id):
+        return share
+    return share.model_copy(update={"audience": share.audience.model_copy(update={"users": []}), "unknown_users": []})
+
+
+async def _visible(share_id: str, me: Principal, deps: ShareDeps) -> None:
+    """404 unless the share exists and the caller may see (and change) it."""
+    doc = await deps.shares.get(share_id)
+    if doc is None or not rules.can_view_share(me, doc["author_id"]):
+        raise not_found("share")
+
+
 @router.get("/shares/{share_id}", response_model=Share)
 async def get_share(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Share:
     doc = await deps.shares.get(share_id)
     if doc is None or not rules.can_view_share(me, doc["author_id"]):
         raise not_found("share")
-    share = to_share(doc)
-    if not rules.sees_recipients(me, share.author_id):
-        share = share.model_copy(
-            update={"audience": share.audience.model_copy(update={"users": []}), "unknown_users": []}
-        )
-    return share
+    return _as_seen_by(me, to_share(doc))
+
+
+@router.patch("/shares/{share_id}", response_model=Share)
+async def revise_share(share_id: IdPath, body: SharePatch, me: CurrentPrincipal, deps: Deps) -> Share:
+    """A new revision (``revision`` + 1) with the fields given; 409 once the share is retracted."""
+    await _visible(share_id, me, deps)
+    try:
+        share = await deps.revisions.revise(share_id, body)
+    except ShareGone as exc:
+        raise not_found("share") from exc
+    except ShareIsRetracted as exc:
+        raise Problem(409, "the share was retracted: it can no longer be revised") from exc
+    except TooManyRevisions as exc:
+        raise Problem(409, f"a share has at most {MAX_REVISIONS} revisions") from exc
+    except RevisionConflict as exc:
+        raise Problem(409, "the share is being revised by others at the same time: try again") from exc
+    return _as_seen_by(me, share)
+
+
+@router.delete("/shares/{share_id}", response_model=Share)
+async def retract_share(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Share:
+    """Retract the share (``status: retracted``); retracting again answers the same share."""
+    await _visible(share_id, me, deps)
+    try:
+        share = await deps.revisions.retract(share_id)
+    except ShareGone as exc:
+        raise not_found("share") from exc
+    return _as_seen_by(me, share)
+
+
+@router.get("/shares/{share_id}/derived", response_model=Page[DerivedShare])
+async def derived_shares(
+    share_id: IdPath,
+    me: CurrentPrincipal,
+    deps: Deps,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Cursor = None,
+) -> Page[DerivedShare]:
+    """Unretracted shares that build on this one, newest first (the author of this share only)."""
+    doc = await deps.shares.get(share_id)
+    if doc is None or not rules.sees_derived(me, doc["author_id"]):
+        raise not_found("share")
+    docs = await deps.shares.derived(share_id, position(cursor), limit + 1)
+    return page_from(docs, limit, to_derived, "created_at")

@@ -22,8 +22,14 @@ def can_publish_as(p: Principal, author_id: str) -> bool:
 
 
 def can_view_share(p: Principal, author_id: str) -> bool:
-    """The author, and publishing systems (to follow the delivery of what they published)."""
+    """The author, and publishing systems (to follow the delivery of what they published, and to revise
+    or retract it)."""
     return author_id == p.sub or p.has(SHARES_PUBLISH)
+
+
+def sees_derived(p: Principal, author_id: str) -> bool:
+    """Only the author lists the shares that build on theirs."""
+    return author_id == p.sub
 
 
 def sees_recipients(p: Principal, author_id: str) -> bool:

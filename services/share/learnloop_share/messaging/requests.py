@@ -46,11 +46,7 @@ class ShareRequestHandlers:
                 continue
             data: ShareRequested = ev.data
             try:
-                draft = ShareDraft.model_validate(
-                    data.model_dump(
-                        mode="json", exclude_none=True, exclude={"requires", "due_at", "reminders", "builds_on"}
-                    )
-                )
+                draft = ShareDraft.model_validate(data.model_dump(mode="json", exclude_none=True))
             except ValidationError as exc:
                 rejected.append(Rejected(item, _reason(exc)))
                 continue

@@ -10,7 +10,7 @@ recipients come in id order, so fan-out can checkpoint "delivered up to X" and r
 from __future__ import annotations
 
 import heapq
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from ..domain.shares import AudienceSpec
@@ -163,7 +163,7 @@ class AudienceResolver:
             return n
         return len(plan.users)
 
-    async def recipients(self, plan: Plan, after: str | None) -> AsyncIterator[list[str]]:
+    async def recipients(self, plan: Plan, after: str | None) -> AsyncGenerator[list[str], None]:
         """Recipients in id order, after ``after``, in batches."""
         if plan.materialized:
             async for batch in self._store.recipients_after(plan.key, after, self._batch):

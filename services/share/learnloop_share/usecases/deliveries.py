@@ -1,5 +1,8 @@
 """Encoding ``share.delivered`` events fast: one share, many recipients.
 
+Each delivery carries the share as it is when the batch is sent: its current title, ``requires``, ``due_at``
+and ``revision`` (a fan-out re-reads them as it goes, see :mod:`.fanout`).
+
 The event is serialized once per batch with placeholders for the two values that differ per
 recipient (event id and recipient id); each recipient's event is then three string joins instead of
 building and serializing pydantic models. The result is byte-for-byte what the contract's own encoder
@@ -35,6 +38,9 @@ def delivered_event(doc: Doc, recipient: str, source: str, time: datetime | None
             url=doc.get("url"),
             topics=tuple(doc.get("topics", [])),
             published_at=doc["created_at"],
+            requires=doc.get("requires", "learned"),
+            due_at=doc.get("due_at"),
+            revision=doc.get("revision", 1),
         ),
         source=source,
         subject=doc["_id"],
