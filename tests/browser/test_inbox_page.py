@@ -21,6 +21,7 @@ from learnloop_shared.local.servers import free_port
 from playwright.async_api import expect
 
 from ..e2e.test_loop import directory
+from ..e2e.test_notify_follow_through import need
 from ..helpers import eventually
 from .conftest import needs_chromium
 
@@ -378,6 +379,10 @@ async def test_follow_through_on_the_inbox_page(api, stack, browser, unique, scr
     """State from learn after learned + rating 5 (also after a reload, and kept current live), a reminder, an
     overdue recipient and the author's overdue notice, a revision, public and private questions, an answer read
     by the asker, and a built-on notification to the author."""
+    await need(api, "share", "/v1/shares/{id}", "patch")  # due dates, reminders, revisions, builds_on
+    await need(api, "learn", "/v1/shares/{id}/reminders", "post")  # the reminder rounds
+    await need(api, "learn", STATE_PATH, "get")
+    await need(api, "learn", "/v1/shares/{id}/questions/{qid}/answers", "post")
     ids = await directory(api, unique)
     alice, bob, carol = ids["alice"], ids["bob"], ids["carol"]
     notify_url = stack.url("notify")
