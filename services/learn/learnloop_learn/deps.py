@@ -10,11 +10,14 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
+from .jobs.rounds import RoundRunner
 from .messaging.recipients import RecipientHandlers
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_legacy_recipients
+from .storage.rounds import RoundStore
 from .usecases.acknowledging import Acknowledging
 from .usecases.recipients import RecordRecipients
+from .usecases.reminding import Reminding, RoundSettings
 
 
 @dataclass(frozen=True)
@@ -22,16 +25,32 @@ class LearnDeps:
     store: LearningStore
     acknowledging: Acknowledging
     on_deliveries: RecipientHandlers
+    rounds: RoundStore
+    reminding: Reminding
+    round_runner: RoundRunner
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     store = LearningStore(rt.db)
     await store.ensure_indexes()
     await adopt_legacy_recipients(store)
+    settings = rt.settings
+    rounds = RoundStore(rt.db)
+    await rounds.ensure_indexes()
+    reminding = Reminding(
+        rounds,
+        rt.outbox,
+        settings.topics.acknowledgements,
+        rt.source,
+        RoundSettings(settings.rounds_lease_s, settings.rounds_batch_size, settings.manual_reminder_interval_s),
+    )
     return LearnDeps(
         store=store,
         acknowledging=Acknowledging(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
         on_deliveries=RecipientHandlers(RecordRecipients(store)),
+        rounds=rounds,
+        reminding=reminding,
+        round_runner=RoundRunner(rounds, reminding, settings.rounds_lease_s),
     )
 
 

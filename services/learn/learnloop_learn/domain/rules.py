@@ -14,3 +14,8 @@ def can_read_feedback(p: Principal, author_id: str) -> bool:
     system (``shares:publish``) that published for the author does not see it (it sees the share's
     delivery status in the share service)."""
     return p.sub == author_id
+
+
+def can_remind(p: Principal, author_id: str) -> bool:
+    """Reminding a share's recipients is the author's (like feedback, it acts on who has not learned)."""
+    return p.sub == author_id
