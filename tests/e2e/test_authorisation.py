@@ -181,6 +181,13 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         lambda w: (f"/v1/shares/{w.own_share}/feedback", None),
     ),
     ("learn", "GET", "/v1/me/learning", ALL, lambda w: ("/v1/me/learning", None)),
+    (
+        "learn",
+        "POST",
+        "/v1/shares/{share_id}/reminders",
+        expect(202, 404, 404, 404, 404),  # the author only (not shares:publish: it acts on who has not learned)
+        lambda w: (f"/v1/shares/{w.own_share}/reminders", None),
+    ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
     ("notify", "GET", "/v1/notifications/unread-count", ALL, lambda w: ("/v1/notifications/unread-count", None)),

@@ -2,10 +2,21 @@
 with a lease, move its checkpoint, end or cancel it — and the reads a round needs (the share as stored
 now, its recipient buckets in ``_id`` order, who completed).
 
-Every write that moves a running round is conditional on the runner still holding it
-(``state: running`` and ``lease_owner``) and, for checkpoints, on the position it started from: a runner
-whose lease was taken over, or whose round was cancelled meanwhile, matches nothing and gets
-:class:`LeaseLost` — inside its transaction, so the batch's event is not stored either.
+Two documents per round, on purpose:
+
+- ``rounds`` (the plan's document): state, lease (``lease_owner``, ``lease_until``), ``started_at``,
+  ``claims``. Written without transactions (claim, renew, finish, cancel).
+- ``round_checkpoints`` (same ``_id``): the position (``after_bucket``/``after_offset``, or
+  ``after_progress``) and ``reminded``. Moved only inside the transaction that stores the batch's event,
+  and only from the position the runner read (:meth:`RoundStore.checkpoint`): whatever happens to leases,
+  a batch is committed once.
+
+Why apart: a runner killed inside a checkpoint transaction leaves it open on the server until the
+server's transaction lifetime runs out (MongoDB ``transactionLifetimeLimitSeconds``, 60 s; the local
+SecantusDB likewise, and it reaps only when another transaction runs), holding the documents it wrote.
+Were the lease in that document, no other runner could even claim the round meanwhile. This way the
+next runner claims at once and its own checkpoint transaction waits (retried as transient) for the
+dead one to be aborted.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ class RoundStore:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._client = db.client
         self.rounds = db["rounds"]
+        self.checkpoints = db["round_checkpoints"]
         self.shares = db["shares"]
         self.audience = db["audience"]
         self.progress = db["progress"]
@@ -79,33 +91,40 @@ class RoundStore:
         if result.matched_count == 0:
             raise LeaseLost(round_id)
 
+    async def position(self, round_id: str) -> Doc:
+        """The round's checkpoint document, created (position: the start) on first use. Read outside any
+        transaction, it never waits for a dead runner's open one: it sees what was committed."""
+        doc = await self.checkpoints.find_one({"_id": round_id})
+        if doc is None:
+            start: Doc = {"after_bucket": None, "after_offset": 0, "after_progress": None, "reminded": 0}
+            await self.checkpoints.update_one({"_id": round_id}, {"$setOnInsert": start}, upsert=True)
+            doc = await self.checkpoints.find_one({"_id": round_id}) or {"_id": round_id, **start}
+        return doc
+
     async def checkpoint(
-        self,
-        round_id: str,
-        owner: str,
-        before: Doc,
-        after: Doc,
-        reminded: int,
-        lease_until: datetime,
-        session: AsyncClientSession,
+        self, round_id: str, owner: str, before: Doc, after: Doc, reminded: int, session: AsyncClientSession
     ) -> None:
-        """Move the round from position ``before`` to ``after`` (field → value), adding ``reminded``,
-        renewing the lease. Raises :class:`LeaseLost` (abort the transaction) if it is not ours any more or
-        its position moved."""
-        query: Doc = {"_id": round_id, "state": "running", "lease_owner": owner, **before}
-        update: Doc = {"$set": {**after, "lease_until": lease_until}, "$inc": {"reminded": reminded}}
-        result = await self.rounds.update_one(query, update, session=session)
+        """Inside the batch's transaction: move the position from ``before`` to ``after`` (field → value),
+        adding ``reminded``. Raises :class:`LeaseLost` (abort the transaction) if the round is no longer
+        this runner's or its position moved (another runner committed this batch)."""
+        held = await self.rounds.find_one(
+            {"_id": round_id, "state": "running", "lease_owner": owner}, {"_id": 1}, session=session
+        )
+        if held is None:
+            raise LeaseLost(round_id)
+        result = await self.checkpoints.update_one(
+            {"_id": round_id, **before}, {"$set": after, "$inc": {"reminded": reminded}}, session=session
+        )
         if result.matched_count == 0:
             raise LeaseLost(round_id)
 
-    async def finish(
-        self, round_id: str, owner: str, now: datetime, session: AsyncClientSession | None = None, **fields: Any
-    ) -> None:
-        """End the round ``done`` (with ``fields``, e.g. the overdue counts)."""
+    async def finish(self, round_id: str, owner: str, now: datetime, **fields: Any) -> None:
+        """End the round ``done``, with its ``reminded`` count and ``fields`` (e.g. the overdue counts)."""
+        ck = await self.checkpoints.find_one({"_id": round_id}, {"reminded": 1})
+        done: Doc = {"state": "done", "finished_at": now, "reminded": int((ck or {}).get("reminded", 0)), **fields}
         result = await self.rounds.update_one(
             {"_id": round_id, "state": "running", "lease_owner": owner},
-            {"$set": {"state": "done", "finished_at": now, **fields}, "$unset": {"lease_until": ""}},
-            session=session,
+            {"$set": done, "$unset": {"lease_until": ""}},
         )
         if result.matched_count == 0:
             raise LeaseLost(round_id)

@@ -4,8 +4,9 @@
 Invariants:
 
 - Each batch of recipients is reminded by one ``LearningReminded`` stored through the outbox in the SAME
-  transaction as the round's checkpoint moving past that batch. A runner that dies mid-round leaves the
-  checkpoint at the last committed batch; the next runner resumes there — no batch is lost or sent twice.
+  transaction as the round's checkpoint moving past that batch (see ``storage/rounds.py``). A runner that
+  dies mid-round leaves the checkpoint at the last committed batch; the next runner resumes there — no
+  batch is lost or sent twice.
   Event ids are stable per (round, batch) as well, so a re-published batch is recognised downstream.
 - The checkpoint only moves from the position this runner last wrote and only while it holds the lease
   (:class:`~..storage.rounds.LeaseLost` otherwise): a round taken over or cancelled meanwhile stops.
@@ -17,8 +18,8 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from learnloop_shared.documents import Doc
@@ -70,6 +71,7 @@ class Reminding:
         self._source = source
         self._settings = settings
         self._batch = batch_size(settings.batch)
+        self._renewed: dict[str, float] = {}  # round id → when this process last renewed its lease
 
     # --- running a claimed round -----------------------------------------------------------------
     async def run(self, rnd: Doc, owner: str) -> None:
@@ -97,7 +99,8 @@ class Reminding:
         """scheduled/manual: every recipient who has not completed, bucket by bucket in ``_id`` order."""
         share_id, round_id = share["_id"], rnd["_id"]
         confirm = int(share.get("confirm_revision") or 1)
-        pos = Position(rnd.get("after_bucket"), int(rnd.get("after_offset") or 0))
+        ck = await self._store.position(round_id)
+        pos = Position(ck.get("after_bucket"), int(ck.get("after_offset") or 0))
         async for bucket in self._store.buckets_from(share_id, pos):
             for offset, users in chunks_from(bucket["_id"], bucket["users"], pos, self._batch):
                 completed = await self._store.completed_among(share_id, users, confirm)
@@ -105,6 +108,7 @@ class Reminding:
                 nxt = Position(bucket["_id"], offset + len(users))
                 event = self._reminded(rnd, share, pending, reminded_event_id(round_id, bucket["_id"], offset))
                 await self._commit(round_id, owner, _bucket_fields(pos), _bucket_fields(nxt), len(pending), event)
+                await self._keep(round_id, owner)
                 pos = nxt
         await self._store.finish(round_id, owner, utcnow())
 
@@ -116,7 +120,7 @@ class Reminding:
             await self._store.cancel(round_id, owner, utcnow(), "superseded")
             return
         low, high = previous_cycle_start(share.get("revisions", []), revision), revision - 1
-        after: str | None = rnd.get("after_progress")
+        after: str | None = (await self._store.position(round_id)).get("after_progress")
         while high >= low:
             docs = await self._store.completed_before(share_id, after, low, high, self._batch)
             if not docs:
@@ -125,6 +129,7 @@ class Reminding:
             event = self._reminded(rnd, share, users, revised_event_id(round_id, docs[0]["_id"]))
             last = docs[-1]["_id"]
             await self._commit(round_id, owner, {"after_progress": after}, {"after_progress": last}, len(users), event)
+            await self._keep(round_id, owner)
             after = last
             if len(docs) < self._batch:
                 break
@@ -162,9 +167,8 @@ class Reminding:
     async def _commit(
         self, round_id: str, owner: str, before: Doc, after: Doc, reminded: int, event: Envelope[Any] | None
     ) -> None:
-        lease_until = utcnow() + timedelta(seconds=self._settings.lease_s)
         async with self._outbox.transaction() as tx:
-            await self._store.checkpoint(round_id, owner, before, after, reminded, lease_until, tx.session)
+            await self._store.checkpoint(round_id, owner, before, after, reminded, tx.session)
             if event is not None:
                 tx.emit(self._topic, event.data.share_id, event)
         if tx.duplicate:  # this batch's event was stored before: move on without it
@@ -173,12 +177,19 @@ class Reminding:
 
     @retry_transient
     async def _finish_with(self, round_id: str, owner: str, event: Envelope[Any] | None, **fields: Any) -> None:
-        async with self._outbox.transaction() as tx:
-            await self._store.finish(round_id, owner, utcnow(), session=tx.session, **fields)
-            if event is not None:
+        """Store the round's one event (its id is stable: stored before means sent before), then end it."""
+        if event is not None:
+            async with self._outbox.transaction() as tx:
                 tx.emit(self._topic, event.data.share_id, event)
-        if tx.duplicate:  # sent for this due time before (a due time moved away and back)
-            await self._store.finish(round_id, owner, utcnow(), **fields)
+        await self._store.finish(round_id, owner, utcnow(), **fields)
+
+    async def _keep(self, round_id: str, owner: str) -> None:
+        """Renew the lease once a third of it has passed (after a checkpoint). ``LeaseLost`` if the round
+        was cancelled or taken over meanwhile."""
+        now = time.monotonic()
+        if now - self._renewed.get(round_id, 0.0) >= self._settings.lease_s / 3:
+            await self._store.renew(round_id, owner, self._settings.lease_s, utcnow())
+            self._renewed = {round_id: now}
 
     def _reminded(self, rnd: Doc, share: Doc, users: list[str], event_id: str) -> Envelope[Any] | None:
         if not users:
