@@ -35,6 +35,7 @@ CREATED = "learnloop_notifications_created_total"
 class ReminderRun:
     recipients: int
     seconds: float = 0.0
+    learn_seconds: float = 0.0  # the round alone: claimed → every batch's event stored and published
     per_s: float = 0.0
     raw_insert_per_s: float = 0.0
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
@@ -104,7 +105,7 @@ async def reminder_run(stack: LocalStack, secret: str, admin_token: str, n: int 
                 assert r.json() == {"pending": n}, r.text
                 await wait_counted(stack.url("notify"), CREATED, {"kind": "reminder"}, int(before) + n, 120 + n / 200)
         rnd = await learn_db["rounds"].find_one({"share_id": share_id, "reason": "manual"})
-        assert rnd is not None
+        assert rnd is not None and rnd["state"] == "done" and rnd["reminded"] == n, rnd
         rows = await (
             await notify_db["notifications"].aggregate(
                 [
@@ -115,6 +116,7 @@ async def reminder_run(stack: LocalStack, secret: str, admin_token: str, n: int 
         ).to_list()
         assert rows and rows[0]["n"] == n, f"notify: {rows} of {n} reminders stored"  # each recipient once
         run.seconds = (rows[0]["last"] - rnd["started_at"]).total_seconds()
+        run.learn_seconds = (rnd["finished_at"] - rnd["started_at"]).total_seconds()
         run.per_s = n / max(run.seconds, 1e-3)
         run.peak_rss_mb = {k: round(v / 2**20, 1) for k, v in rss.peak.items()}
     finally:
@@ -125,9 +127,11 @@ async def reminder_run(stack: LocalStack, secret: str, admin_token: str, n: int 
 
 
 def reminder_table(run: ReminderRun) -> str:
-    head = f"{'recipients':>10} | {'round start→last stored':>23} | {'reminded/s':>10} {'(×ins)':>6} | "
+    head = f"{'recipients':>10} | {'round start→last stored':>23} | {'learn round':>11} | "
+    head += f"{'reminded/s':>10} {'(×ins)':>6} | "
     head += f"{'raw ins/s':>9} | peak RSS MB learn/notify"
     rss = "/".join(f"{run.peak_rss_mb.get(s, 0):.0f}" for s in ("learn", "notify"))
-    row = f"{run.recipients:>10,} | {run.seconds:>22.2f}s | {run.per_s:>10,.0f} {run.ratio:>6.2f} | "
+    row = f"{run.recipients:>10,} | {run.seconds:>22.2f}s | {run.learn_seconds:>10.2f}s | "
+    row += f"{run.per_s:>10,.0f} {run.ratio:>6.2f} | "
     row += f"{run.raw_insert_per_s:>9,.0f} | {rss}"
     return "\n".join(["reminders", head, "-" * len(head), row])
