@@ -200,6 +200,29 @@ async def test_a_runner_killed_mid_round_is_resumed_from_its_checkpoint_without_
     assert done["claims"] == 2 and done["started_at"] == interrupted["started_at"]
 
 
+async def test_batches_whose_publish_failed_are_published_by_the_relay_and_the_round_goes_on(env, infra):
+    """The broker is unreachable for the runner (its producer is closed): each batch is still committed
+    with its checkpoint, and the outbox relay publishes them later — none lost, none twice."""
+    buckets = audience("s11", 4, 25)
+    users = [u for b in buckets for u in b]
+    await env.share("s11", buckets)
+    await env.progress("s11", {users[0]: 1})
+    rid = await env.round("s11", "s30", "scheduled", due=utcnow() - timedelta(seconds=1))
+    settings = local_settings(ServiceSettings, infra, service_name="learn")
+    cut_off = Publisher(settings)
+    await cut_off.start()
+    await cut_off.stop()
+    outbox = Outbox(env.db, cut_off)
+    store = env.store
+    runner = RoundRunner(store, Reminding(store, outbox, env.topic, "/l", RoundSettings(batch=10)), 30.0)
+    assert await runner.run_once()
+    assert (await env.db["rounds"].find_one({"_id": rid}))["state"] == "done"
+    assert await env.db["outbox"].count_documents({"sent": False}) == 12  # 3 batches of ≤ 10 per bucket of 25
+    assert await env.outbox.relay_once(older_than=timedelta(0)) == 12
+    counts = reminded_once(await env.events(), rid)
+    assert set(counts) == set(users[1:]) and set(counts.values()) == {1}
+
+
 async def test_a_round_cancelled_while_running_stops_at_its_next_checkpoint(env):
     buckets = audience("s3", 5, 10)
     await env.share("s3", buckets)
