@@ -34,7 +34,7 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
 
 def jobs(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[Job]:
     """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations)."""
-    return [Job("reminder-rounds", deps.round_runner.run_once, every_s=rt.settings.rounds_poll_s)]
+    return [Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s)]
 
 
 SERVICE = ServiceDefinition[LearnSettings, LearnDeps](

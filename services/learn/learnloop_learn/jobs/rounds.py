@@ -19,6 +19,7 @@ from ..storage.rounds import LeaseLost, RoundStore
 from ..usecases.reminding import Reminding
 
 log = logging.getLogger(__name__)
+MAX_ROUNDS_PER_PASS = 100
 
 
 def runner_id() -> str:
@@ -34,7 +35,7 @@ class RoundRunner:
         self.owner = owner or runner_id()
 
     async def run_once(self) -> bool:
-        """One pass: claim a due round and run it. False if none was due."""
+        """Claim a due round and run it to its end. False if none was due."""
         rnd = await self._store.claim(self.owner, self._lease_s, utcnow())
         if rnd is None:
             return False
@@ -45,3 +46,11 @@ class RoundRunner:
         except LeaseLost:
             log.info("round %s: no longer ours (taken over, cancelled or ended); stopped", rnd["_id"])
         return True
+
+    async def run_due(self) -> int:
+        """One pass of the job: rounds one at a time while any is due (at most ``MAX_ROUNDS_PER_PASS``, so
+        many rounds due at once do not each wait for the next poll). Returns how many were run."""
+        ran = 0
+        while ran < MAX_ROUNDS_PER_PASS and await self.run_once():
+            ran += 1
+        return ran

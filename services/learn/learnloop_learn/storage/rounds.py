@@ -32,8 +32,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.rounds import Position
 
-RUNNABLE = ("planned", "running")
-
 
 class LeaseLost(Exception):
     """The round is no longer this runner's: its lease was taken over, or it was cancelled or ended."""
