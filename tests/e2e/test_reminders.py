@@ -106,12 +106,15 @@ async def test_a_retracted_share_gets_no_more_reminders(api, stack, unique):
     await acknowledge(api, sid, r[0], "opened")
     assert (await api.share.delete(f"/v1/shares/{sid}", headers=api.auth(author))).status_code == 200
 
-    async def refused() -> bool:
-        r2 = await api.learn.post(f"/v1/shares/{sid}/reminders", headers=api.auth(author))
-        assert r2.status_code in (202, 410), r2.text
+    async def retraction_known() -> bool:  # acknowledgements are refused once learn has the retraction
+        ack = {"kind": "learned"}
+        r2 = await api.learn.post(f"/v1/shares/{sid}/acknowledgements", json=ack, headers=api.auth(r[1]))
+        assert r2.status_code in (201, 410), r2.text
         return r2.status_code == 410
 
-    await eventually(refused, timeout=30)
+    await eventually(retraction_known, timeout=30)
+    refused = await api.learn.post(f"/v1/shares/{sid}/reminders", headers=api.auth(author))
+    assert refused.status_code == 410 and refused.headers["content-type"] == "application/problem+json"
     learn_db = AsyncMongoClient(stack.infra.mongo_url_for("learn"), tz_aware=True)["e2e_learn"]
 
     async def step_cancelled() -> bool:
