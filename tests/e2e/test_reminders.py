@@ -108,7 +108,7 @@ async def test_a_retracted_share_gets_no_more_reminders(api, stack, unique):
 
     async def retraction_known() -> bool:  # acknowledgements are refused once learn has the retraction
         ack = {"kind": "learned"}
-        r2 = await api.learn.post(f"/v1/shares/{sid}/acknowledgements", json=ack, headers=api.auth(r[1]))
+        r2 = await api.learn.post(f"/v1/shares/{sid}/acknowledgements", json=ack, headers=api.auth(r[0]))
         assert r2.status_code in (201, 410), r2.text
         return r2.status_code == 410
 
