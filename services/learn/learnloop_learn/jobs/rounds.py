@@ -1,8 +1,8 @@
-"""The reminder-round job: each pass claims one due round (planned and due, or running with an expired
-lease) and runs it to its end (``usecases/reminding.py``).
+"""The reminder-round job: each pass claims a due round (planned and due, or running with an expired
+lease), runs it to its end (``usecases/reminding.py``), and goes on with the next due one.
 
 Safe with any number of replicas: the claim is one atomic ``find_one_and_update``, and a runner moves a
-round only while it holds its lease, renewed at every checkpoint. A runner that dies leaves the lease to
+round only while it holds its lease, renewed between checkpoints (every third of the lease). A runner that dies leaves the lease to
 expire (``LEARNLOOP_ROUNDS_LEASE_S``); the next claim resumes the round at its checkpoint.
 """
 
