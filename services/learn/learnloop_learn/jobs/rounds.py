@@ -2,8 +2,9 @@
 lease), runs it to its end (``usecases/reminding.py``), and goes on with the next due one.
 
 Safe with any number of replicas: the claim is one atomic ``find_one_and_update``, and a runner moves a
-round only while it holds its lease, renewed between checkpoints (every third of the lease). A runner that dies leaves the lease to
-expire (``LEARNLOOP_ROUNDS_LEASE_S``); the next claim resumes the round at its checkpoint.
+round only while it holds its lease, renewed between checkpoints (every third of the lease). A runner
+that dies leaves the lease to expire (``LEARNLOOP_ROUNDS_LEASE_S``); the next claim resumes the round at
+its checkpoint.
 """
 
 from __future__ import annotations
