@@ -94,6 +94,10 @@ def newest_first_after(after: After | None, time_field: str, id_field: str = "_i
 
 
 def is_duplicate(exc: BaseException) -> bool:
+    """A unique key refused the write: one document, or every refused one of a bulk write (the outbox
+    stores its entries with ``insert_many``, so an event id stored before arrives as a bulk error)."""
+    if isinstance(exc, BulkWriteError):
+        return bool(exc.details.get("writeErrors")) and duplicates_only(exc) is not None
     return isinstance(exc, DuplicateKeyError) or (isinstance(exc, OperationFailure) and exc.code == DUPLICATE_KEY)
 
 

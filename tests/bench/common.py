@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import httpx
 from learnloop_shared.local.stack import LocalStack
+
+from ..helpers import metric
 
 BATCH = 1000
 
@@ -57,3 +62,45 @@ async def seed_users(share_url: str, token: str, n: int, topic: str) -> None:
                 {"id": f"{topic}-u{j:07d}", "name": f"User {j}", "topics": [topic]} for j in range(i, min(n, i + BATCH))
             ]
             (await c.put("/v1/users", json={"users": users})).raise_for_status()
+
+
+class RssSampler:
+    """Peak resident memory of each service process while a run is going on."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.peak: dict[str, int] = dict.fromkeys(pids, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.1):
+            for name, pid in self.pids.items():
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            self.peak[name] = max(self.peak[name], int(line.split()[1]) * 1024)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def wait_counted(url: str, name: str, labels: dict[str, str], total: int, timeout: float) -> None:
+    """Wait until a service's counter reaches ``total``.
+
+    Read from the service's ``/metrics``, not by counting documents: a count is a collection scan on
+    the local database server, and polling it would slow down the very writes being measured.
+    """
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=10) as client:
+        while metric((await client.get(f"{url}/metrics")).text, name, **labels) < total:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url}: {name} below {total} after {timeout:.0f}s")
+            await asyncio.sleep(0.25)

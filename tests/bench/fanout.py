@@ -5,8 +5,9 @@ notification stored, the rate of each stage (fan-out produced, notify stored, le
 peak RSS of each service process; in the same run it measures the baselines underneath (raw aiokafka
 produce and consume of as many same-size messages on the same broker, raw ``insert_many`` of as many
 documents into the same database) and prints each stage's rate as a ratio to its baseline.
-Then, on the same stack, the acknowledgement run (see :mod:`.acks`). ``--only fanout`` or ``--only acks``
-runs one part. Results go to ``var/bench/latest.json``.
+Then, on the same stack, the acknowledgement run (see :mod:`.acks`) and the reminder run (see
+:mod:`.reminders`). ``--only fanout``, ``--only acks`` or ``--only reminders`` runs one part.
+Results go to ``var/bench/latest.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,9 +33,9 @@ from learnloop_shared.local.servers import LocalInfra, free_port
 from learnloop_shared.local.stack import SERVICES, LocalStack
 from pymongo import AsyncMongoClient
 
-from ..helpers import metric
 from .acks import AckRun, ack_run, ack_table
-from .common import BATCH, CpuMeter, cpu_seconds, out, process_ids, seed_users
+from .common import BATCH, CpuMeter, RssSampler, cpu_seconds, out, process_ids, seed_users, wait_counted
+from .reminders import ReminderRun, reminder_run, reminder_table
 
 log = logging.getLogger("bench")
 # A consumer stage's rate is N / (last - first stored). It needs enough batches to mean anything: the
@@ -73,34 +73,6 @@ class Run:
             "learn/insert_many": self.learn_per_s / self.raw_insert_per_s if measured else None,
             "notify/consume": self.notify_per_s / self.raw_consume_per_s if measured else None,
         }
-
-
-class RssSampler:
-    """Peak resident memory of each service process while a run is going on."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self.peak: dict[str, int] = dict.fromkeys(pids, 0)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.1):
-            for name, pid in self.pids.items():
-                try:
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmRSS:"):
-                            self.peak[name] = max(self.peak[name], int(line.split()[1]) * 1024)
-                except OSError:
-                    pass
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def sample_value() -> bytes:
@@ -183,20 +155,6 @@ async def stage_window(coll: Any, share_id: str, field: str) -> tuple[datetime, 
     )
     row = (await cursor.to_list())[0]
     return row["first"], row["last"]
-
-
-async def wait_counted(url: str, name: str, labels: dict[str, str], total: int, timeout: float) -> None:
-    """Wait until a service's counter reaches ``total``.
-
-    Read from the service's ``/metrics``, not by counting documents: a count is a collection scan on
-    the local database server, and polling it would slow down the very writes being measured.
-    """
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=10) as client:
-        while metric((await client.get(f"{url}/metrics")).text, name, **labels) < total:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url}: {name} below {total} after {timeout:.0f}s")
-            await asyncio.sleep(0.25)
 
 
 async def pipeline_run(stack: LocalStack, db: dict[str, Any], n: int, total: int, token: str, admin_token: str) -> Run:
@@ -283,7 +241,9 @@ class AckOptions:
     storm: bool
 
 
-async def main_async(sizes: list[int], var: Path, acks: AckOptions | None) -> tuple[list[Run], AckRun | None]:
+async def main_async(
+    sizes: list[int], var: Path, acks: AckOptions | None, reminders: int | None = None
+) -> tuple[list[Run], AckRun | None, ReminderRun | None]:
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
     secret = ensure_local_secret(var / "auth-secret")
@@ -305,6 +265,7 @@ async def main_async(sizes: list[int], var: Path, acks: AckOptions | None) -> tu
     value = sample_value()
     runs: list[Run] = []
     ack: AckRun | None = None
+    reminded: ReminderRun | None = None
     total = 0
     try:
         for n in sizes:
@@ -320,27 +281,33 @@ async def main_async(sizes: list[int], var: Path, acks: AckOptions | None) -> tu
             out(table([run]).splitlines()[-1])
         if acks is not None:
             ack = await ack_run(stack, secret, admin_token, acks.count, acks.clients, acks.storm)
+        if reminders:
+            reminded = await reminder_run(stack, secret, admin_token, reminders)
     finally:
         for client in clients.values():
             await client.close()
         await asyncio.to_thread(stack.stop)
-    return runs, ack
+    return runs, ack, reminded
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated audience sizes")
-    parser.add_argument("--only", choices=("fanout", "acks"), help="run only the fan-out or the acknowledgement part")
+    parser.add_argument(
+        "--only", choices=("fanout", "acks", "reminders"), help="run only the fan-out, acknowledgement or reminder part"
+    )
+    parser.add_argument("--reminders", type=int, default=100_000, help="pending recipients in the reminder run")
     parser.add_argument("--acks", type=int, default=5000, help="acknowledgements per series (of 10,000 recipients)")
     parser.add_argument("--ack-clients", type=int, default=16, help="concurrent clients posting acknowledgements")
     parser.add_argument("--no-storm", action="store_true", help="skip the series posted while deliveries are consumed")
     parser.add_argument("--var", default="var/bench", help="working folder (wiped)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.only != "acks" else []
-    acks = AckOptions(args.acks, args.ack_clients, not args.no_storm) if args.only != "fanout" else None
+    sizes = [int(s) for s in args.sizes.split(",")] if args.only in (None, "fanout") else []
+    acks = AckOptions(args.acks, args.ack_clients, not args.no_storm) if args.only in (None, "acks") else None
+    reminders = args.reminders if args.only in (None, "reminders") else None
     var = Path(args.var).resolve()
-    runs, ack = asyncio.run(main_async(sizes, var / "run", acks))
+    runs, ack, reminded = asyncio.run(main_async(sizes, var / "run", acks, reminders))
     result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "host": {"cpus": os.cpu_count()}}
     if runs:
         out()
@@ -360,6 +327,12 @@ def main() -> None:
         out()
         out("Ratios: acknowledgements/s ÷ raw transactions/s, and raw p99 ÷ our p99 (target: rate ≥ 0.50).")
         result["acknowledgements"] = {**asdict(ack), "ratios": ack.ratios}
+    if reminded is not None:
+        out()
+        out(reminder_table(reminded))
+        out()
+        out("Ratio: recipients reminded per second (round start → last reminder stored by notify) ÷ raw insert_many.")
+        result["reminders"] = {**asdict(reminded), "ratio": reminded.ratio}
     (var / "latest.json").write_text(json.dumps(result, indent=2))
     out(f"written {var / 'latest.json'}")
 

@@ -19,6 +19,11 @@ TEST_ENV = {
     "LEARNLOOP_WEBHOOK_TIMEOUT_S": "1",
     "LEARNLOOP_FANOUT_BATCH_SIZE": "50",
     "LEARNLOOP_FANOUT_STATUS_CHECK_S": "0.1",
+    # Reminder rounds: looked for often, 50 recipients per checkpoint, and a runner that died is
+    # replaced after 3 s (tests kill one mid-round).
+    "LEARNLOOP_ROUNDS_POLL_S": "0.2",
+    "LEARNLOOP_ROUNDS_BATCH_SIZE": "50",
+    "LEARNLOOP_ROUNDS_LEASE_S": "3",
 }
 
 

@@ -244,6 +244,13 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         expect(201, 404, 404, 404, 404),  # a private question: its asker (and the share's author) only
         lambda w: (f"/v1/shares/{w.received_share}/questions/{w.question}/answers", {"text": "Because."}),
     ),
+    (
+        "learn",
+        "POST",
+        "/v1/shares/{share_id}/reminders",
+        expect(202, 404, 404, 404, 404),  # the author only (not shares:publish: it acts on who has not learned)
+        lambda w: (f"/v1/shares/{w.own_share}/reminders", None),
+    ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
     ("notify", "GET", "/v1/notifications/unread-count", ALL, lambda w: ("/v1/notifications/unread-count", None)),

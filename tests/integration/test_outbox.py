@@ -58,6 +58,21 @@ async def test_duplicate_is_reported_and_nothing_is_stored(env, infra):
     assert await read_all(infra, topic, timeout_ms=2000, quiet_ms=500) == []
 
 
+async def test_an_event_stored_before_is_a_duplicate_and_nothing_is_stored(env, infra):
+    """Events with stable ids (one per fact): the second unit of work emitting the same one stores nothing."""
+    db, outbox, topic = env
+    event = an_event("s4")
+    async with outbox.transaction() as tx:
+        tx.emit(topic, "s4", event)
+    assert not tx.duplicate
+    async with outbox.transaction() as tx:
+        await db["things"].insert_one({"_id": "4", "name": "four"}, session=tx.session)
+        tx.emit(topic, "s4", event)
+    assert tx.duplicate
+    assert await db["things"].count_documents({}) == 0
+    assert await db["outbox"].count_documents({}) == 1
+
+
 async def test_other_errors_abort_and_propagate(env, infra):
     db, outbox, topic = env
     with pytest.raises(ValueError):

@@ -75,3 +75,20 @@ async def test_a_500_keeps_the_connection_and_bodies_are_capped():
     finally:
         server.should_exit = True
         await task
+
+
+async def test_a_problem_may_carry_response_headers():
+    from learnloop_shared.http.problems import Problem
+
+    app = FastAPI()
+    install_problem_handlers(app, max_body_bytes=1024)
+
+    @app.post("/slow-down")
+    async def slow_down() -> None:
+        raise Problem(429, "try again later", headers={"Retry-After": "42"})
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        r = await client.post("/slow-down")
+    assert r.status_code == 429 and r.headers["retry-after"] == "42"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == "try again later" and "headers" not in r.json()

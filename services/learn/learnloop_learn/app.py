@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from learnloop_shared.events import ShareBuiltOn, ShareDelivered, SharePublished, ShareRetracted, ShareRevised
+from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import learning, progress, questions, state
+from .api import learning, progress, questions, reminders, state
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -35,11 +36,17 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
     ]
 
 
+def jobs(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[Job]:
+    """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations)."""
+    return [Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s)]
+
+
 SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
     name="learn",
     title="Learnloop learn service",
     settings_cls=LearnSettings,
-    routers=[learning.router, progress.router, state.router, questions.router],
+    routers=[learning.router, progress.router, state.router, questions.router, reminders.router],
     build_deps=build_deps,
     consumers=consumers,
+    jobs=jobs,
 )

@@ -10,3 +10,16 @@ class LearnSettings(ServiceSettings):
     service_name: str = "learn"
     http_port: int = Field(8002, ge=0, le=65535)
     mongo_db: str = "learnloop_learn"
+    rounds_poll_s: float = Field(1.0, gt=0, description="How often workers look for reminder rounds that are due")
+    rounds_lease_s: float = Field(
+        30.0,
+        gt=0,
+        description="A running reminder round is held this long past its last checkpoint; a round whose "
+        "runner died is resumed by another after it",
+    )
+    rounds_batch_size: int = Field(
+        1000, ge=1, le=1000, description="Recipients per reminder event and per reminder-round checkpoint"
+    )
+    manual_reminder_interval_s: float = Field(
+        3600.0, gt=0, description="`POST /v1/shares/{id}/reminders` at most once per this many seconds per share"
+    )

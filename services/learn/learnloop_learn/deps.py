@@ -10,16 +10,19 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
+from .jobs.rounds import RoundRunner
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_completed_progress, adopt_legacy_recipients
 from .storage.questions import QuestionStore
+from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
 from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
+from .usecases.reminding import Reminding, RoundSettings
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class LearnDeps:
     answering: Answering
     state: StateReader
     on_shares: ShareHandlers
+    rounds: RoundStore
+    reminding: Reminding
+    round_runner: RoundRunner
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -40,6 +46,16 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     await adopt_completed_progress(store)
     questions = QuestionStore(rt.db)
     await questions.ensure_indexes()
+    settings = rt.settings
+    rounds = RoundStore(rt.db)
+    await rounds.ensure_indexes()
+    reminding = Reminding(
+        rounds,
+        rt.outbox,
+        settings.topics.acknowledgements,
+        rt.source,
+        RoundSettings(settings.rounds_lease_s, settings.rounds_batch_size, settings.manual_reminder_interval_s),
+    )
     return LearnDeps(
         store=store,
         acknowledging=Acknowledging(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
@@ -48,6 +64,9 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         answering=Answering(questions, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
         state=StateReader(rt.db, questions),
         on_shares=ShareHandlers(FollowShares(store)),
+        rounds=rounds,
+        reminding=reminding,
+        round_runner=RoundRunner(rounds, reminding, settings.rounds_lease_s),
     )
 
 

@@ -38,13 +38,23 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class Problem(Exception):
-    """Raise from anywhere in a request to answer with a problem document."""
+    """Raise from anywhere in a request to answer with a problem document (``headers``: response headers
+    such as ``Retry-After``; ``extra``: more members of the document)."""
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.title = title or HTTPStatus(status).phrase
+        self.headers = dict(headers or {})
         self.extra = extra
 
 
@@ -85,7 +95,7 @@ def install_problem_handlers(app: FastAPI, max_body_bytes: int) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(request, exc.status, exc.detail, exc.title, **exc.extra)
+        return problem_response(request, exc.status, exc.detail, exc.title, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError) -> JSONResponse:

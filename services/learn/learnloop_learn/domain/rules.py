@@ -22,3 +22,8 @@ def can_read_feedback(p: Principal, author_id: str) -> bool:
 def is_retracted(share: Mapping[str, Any]) -> bool:
     """A retracted share takes no more acknowledgements or answers (410)."""
     return share.get("status") == "retracted"
+
+
+def can_remind(p: Principal, author_id: str) -> bool:
+    """Reminding a share's recipients is the author's (like feedback, it acts on who has not learned)."""
+    return p.sub == author_id
