@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from learnloop_learn.api.progress import _decode, _encode
+from learnloop_learn.domain import follow_through as ft
 from learnloop_learn.domain.follow_through import (
     completed_per_revision,
     completes,
@@ -112,3 +113,17 @@ def test_progress_cursors_name_a_position_in_one_of_the_shares_buckets():
     for raw in (b"[]", b"{}", b"[1, 2]", b'["s1|x", true]', b'["s1|x", 1.0]', b"7"):
         with pytest.raises(Problem):
             _decode(base64.urlsafe_b64encode(raw).decode(), "s1")
+
+
+def test_progress_after_records_kinds_per_cycle_and_completes_once():
+    at1, at2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    fields, done = ft.progress_after(None, "learned", 1, 1, "opened", at1)
+    assert not done and fields["acknowledged"] == ["opened"] and fields["completed_revisions"] == []
+    fields, done = ft.progress_after(fields, "learned", 1, 1, "learned", at2)
+    assert done and fields["completed_revisions"] == [1] and fields["last_completed_revision"] == 1
+    assert fields["completed_at"] == at2 and fields["acknowledged"] == ["opened", "learned"]
+    again, done = ft.progress_after(fields, "learned", 1, 2, "applied", at2)  # completed already this cycle
+    assert not done and again["completed_revisions"] == [1]
+    # A revision that asks to confirm again (cycle 3): the kinds start again, the earlier completion stays.
+    fields, done = ft.progress_after(fields, "learned", 3, 3, "applied", at2)
+    assert done and fields["acknowledged"] == ["applied"] and fields["completed_revisions"] == [1, 3]

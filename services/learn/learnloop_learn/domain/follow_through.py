@@ -40,6 +40,32 @@ def is_completed(last_completed_revision: int | None, confirm_revision: int) -> 
     return last_completed_revision is not None and last_completed_revision >= confirm_revision
 
 
+def progress_after(
+    before: Mapping[str, Any] | None, requires: str, cycle: int, revision: int, kind: str, at: datetime
+) -> tuple[dict[str, Any], bool]:
+    """A recipient's progress fields after acknowledging ``kind``, and whether this completed the share.
+
+    ``acknowledged`` holds the kinds of the current confirm cycle (it starts again in a new cycle); a
+    completion appends ``revision`` to ``completed_revisions`` and sets ``last_completed_revision`` and
+    ``completed_at``. A recipient already completed for this cycle stays as they were.
+    """
+    old = dict(before or {})
+    same_cycle = int(old.get("cycle") or 1) == cycle
+    kinds = list(old.get("acknowledged") or []) if same_cycle else []
+    if kind not in kinds:
+        kinds.append(kind)
+    done_now = completes(requires, kind) and not is_completed(old.get("last_completed_revision"), cycle)
+    revisions = list(old.get("completed_revisions") or [])
+    fields: dict[str, Any] = {
+        "cycle": cycle,
+        "acknowledged": kinds,
+        "completed_revisions": [*revisions, revision] if done_now else revisions,
+        "last_completed_revision": revision if done_now else old.get("last_completed_revision"),
+        "completed_at": at if done_now else old.get("completed_at"),
+    }
+    return fields, done_now
+
+
 def status_of(completed: bool, due_at: datetime | None, now: datetime) -> Status:
     if completed:
         return "completed"

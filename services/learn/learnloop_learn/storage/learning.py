@@ -20,12 +20,12 @@ from datetime import datetime
 from typing import Any
 
 from learnloop_shared.mongo import Doc, upsert_many
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.audience import Bucket
-from ..domain.follow_through import completes, is_completed
+from ..domain.follow_through import is_completed, progress_after
 from .recipients import RecipientBuckets
 from .round_plan import RoundPlan
 from .shares import ShareStates
@@ -203,37 +203,30 @@ class LearningStore:
         self, share: Doc, user_id: str, kind: str, at: datetime, session: AsyncClientSession | None
     ) -> bool:
         """Record ``kind`` in the recipient's progress for the share's current confirm cycle; True when this
-        acknowledgement completed the share for them.
+        acknowledgement completed the share for them (the rule: ``domain.follow_through.progress_after``).
 
-        One write (an update pipeline, returning the document as it was): the acknowledgement hot path
-        keeps its one round trip per step. ``acknowledged`` starts again when the cycle changed; a
-        completion appends the share's revision to ``completed_revisions``.
+        A read and a plain ``$set`` inside the caller's transaction: a concurrent acknowledgement of the same
+        recipient makes one of the two transactions conflict and retry. (An update pipeline would do it in
+        one write, but on the local database an update pipeline on an existing document costs several times
+        a read and a write.)
         """
-        cycle = int(share.get("confirm_revision", 1))
-        revision = int(share.get("revision", 1))
-        counts = completes(share.get("requires", "learned"), kind)
-        kinds = {"$cond": [{"$eq": [{"$ifNull": ["$cycle", 1]}, cycle]}, {"$ifNull": ["$acknowledged", []]}, []]}
-        done_before = {"$gte": [{"$ifNull": ["$last_completed_revision", 0]}, cycle]}
-        now_done: Any = {"$and": [counts, {"$not": [done_before]}]}
-        revisions = {"$ifNull": ["$completed_revisions", []]}
-        stage = {
-            "share_id": share["_id"],
-            "user_id": user_id,
-            "cycle": cycle,
-            "acknowledged": {"$cond": [{"$in": [kind, kinds]}, kinds, {"$concatArrays": [kinds, [kind]]}]},
-            "completed_revisions": {"$cond": [now_done, {"$concatArrays": [revisions, [revision]]}, revisions]},
-            "last_completed_revision": {"$cond": [now_done, revision, {"$ifNull": ["$last_completed_revision", None]}]},
-            "completed_at": {"$cond": [now_done, at, {"$ifNull": ["$completed_at", None]}]},
-        }
-        before = await self.progress.find_one_and_update(
-            {"_id": f"{share['_id']}|{user_id}"},
-            [{"$set": stage}],
-            projection={"last_completed_revision": 1},
+        progress_id = f"{share['_id']}|{user_id}"
+        before = await self.progress.find_one({"_id": progress_id}, session=session)
+        fields, completed = progress_after(
+            before,
+            share.get("requires", "learned"),
+            int(share.get("confirm_revision", 1)),
+            int(share.get("revision", 1)),
+            kind,
+            at,
+        )
+        await self.progress.update_one(
+            {"_id": progress_id},
+            {"$set": {"share_id": share["_id"], "user_id": user_id, **fields}},
             upsert=True,
             session=session,
-            return_document=ReturnDocument.BEFORE,
         )
-        return counts and not is_completed((before or {}).get("last_completed_revision"), cycle)
+        return completed
 
 
 def _progress_of(share_id: str) -> Doc:
