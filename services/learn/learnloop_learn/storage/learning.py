@@ -205,27 +205,23 @@ class LearningStore:
         """Record ``kind`` in the recipient's progress for the share's current confirm cycle; True when this
         acknowledgement completed the share for them (the rule: ``domain.follow_through.progress_after``).
 
-        A read and a plain ``$set`` inside the caller's transaction: a concurrent acknowledgement of the same
-        recipient makes one of the two transactions conflict and retry. (An update pipeline would do it in
-        one write, but on the local database an update pipeline on an existing document costs several times
-        a read and a write.)
+        Inside the caller's transaction: the first acknowledgement inserts the document in one write
+        (``$setOnInsert``, which also returns what was there before); a later one then sets the fields the
+        rule computed from it. A concurrent acknowledgement of the same recipient makes one of the two
+        transactions conflict and retry. (An update pipeline would do the second case in one write, but on
+        the local database a pipeline on an existing document costs several times a read and a write.)
         """
         progress_id = f"{share['_id']}|{user_id}"
-        before = await self.progress.find_one({"_id": progress_id}, session=session)
-        fields, completed = progress_after(
-            before,
-            share.get("requires", "learned"),
-            int(share.get("confirm_revision", 1)),
-            int(share.get("revision", 1)),
-            kind,
-            at,
+        rule = (share.get("requires", "learned"), int(share.get("confirm_revision", 1)), int(share.get("revision", 1)))
+        first, completed = progress_after(None, *rule, kind, at)
+        ids = {"share_id": share["_id"], "user_id": user_id}
+        before = await self.progress.find_one_and_update(
+            {"_id": progress_id}, {"$setOnInsert": {**ids, **first}}, upsert=True, session=session
         )
-        await self.progress.update_one(
-            {"_id": progress_id},
-            {"$set": {"share_id": share["_id"], "user_id": user_id, **fields}},
-            upsert=True,
-            session=session,
-        )
+        if before is None:  # inserted just now
+            return completed
+        fields, completed = progress_after(before, *rule, kind, at)
+        await self.progress.update_one({"_id": progress_id}, {"$set": fields}, session=session)
         return completed
 
 
