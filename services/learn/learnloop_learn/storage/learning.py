@@ -206,20 +206,21 @@ class LearningStore:
         acknowledgement completed the share for them (the rule: ``domain.follow_through.progress_after``).
 
         Inside the caller's transaction: the first acknowledgement inserts the document in one write
-        (``$setOnInsert``, which also returns what was there before); a later one then sets the fields the
-        rule computed from it. A concurrent acknowledgement of the same recipient makes one of the two
-        transactions conflict and retry. (An update pipeline would do the second case in one write, but on
-        the local database a pipeline on an existing document costs several times a read and a write.)
+        (an upsert with ``$setOnInsert``); a later one reads it and sets the fields the rule computed from it.
+        A concurrent acknowledgement of the same recipient makes one of the two transactions conflict and
+        retry. (Update pipelines and ``findAndModify`` would save a round trip, but on the local database
+        either on an existing document costs several times a plain read and write.)
         """
         progress_id = f"{share['_id']}|{user_id}"
         rule = (share.get("requires", "learned"), int(share.get("confirm_revision", 1)), int(share.get("revision", 1)))
         first, completed = progress_after(None, *rule, kind, at)
         ids = {"share_id": share["_id"], "user_id": user_id}
-        before = await self.progress.find_one_and_update(
+        inserted = await self.progress.update_one(
             {"_id": progress_id}, {"$setOnInsert": {**ids, **first}}, upsert=True, session=session
         )
-        if before is None:  # inserted just now
+        if inserted.upserted_id is not None:
             return completed
+        before = await self.progress.find_one({"_id": progress_id}, session=session)
         fields, completed = progress_after(before, *rule, kind, at)
         await self.progress.update_one({"_id": progress_id}, {"$set": fields}, session=session)
         return completed
