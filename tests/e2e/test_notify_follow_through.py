@@ -244,7 +244,8 @@ async def test_a_revision_shows_everywhere_and_asks_again_over_http_only(api, un
 
     async def current() -> bool:
         [delivered] = [n for n in await items(api, bob) if n["share_id"] == sid and n["kind"] == "share.delivered"]
-        return (delivered["title"], delivered["url"]) == ("Second title", "https://wiki.example.com/b")
+        shown = (delivered["title"], delivered["url"]) == ("Second title", "https://wiki.example.com/b")
+        return shown and "“Second title”" in delivered["text"] and "First title" not in delivered["text"]
 
     await eventually(current, timeout=30)
 

@@ -162,6 +162,7 @@ def test_notification_shows_the_current_title_and_retraction():
     assert to_notification(doc).retracted_at is None
     shown = with_share_state(doc, {"_id": "s1", "title": "New", "url": None, "revision": 2})
     assert (shown["title"], shown["url"], doc["title"]) == ("New", None, "Old")
+    assert shown["text"] == "Reminder: “New”" and doc["text"] == "Reminder: “Old”"  # never a stale copy
     gone = with_share_state(doc, {"_id": "s1", "retracted_at": AT})
     assert gone["title"] == "Old" and to_notification(gone).retracted_at == AT
     assert Notification.model_json_schema()["properties"]["kind"]["enum"] == list(KINDS)

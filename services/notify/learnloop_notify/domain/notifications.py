@@ -64,13 +64,15 @@ def to_notification(doc: Doc) -> Notification:
 
 
 def with_share_state(doc: Doc, state: Doc | None) -> Doc:
-    """The notification as shown now: the share's current title and url once it was revised (the
-    ``text`` keeps the words it was created with), and ``retracted_at`` once it was retracted."""
+    """The notification as shown now: the share's current title and url once it was revised (in ``text``
+    too, where it quotes the title it was created with), and ``retracted_at`` once it was retracted."""
     if state is None:
         return doc
     shown = dict(doc)
     if "revision" in state:
         shown["title"], shown["url"] = state["title"], state.get("url")
+        if state["title"] != doc.get("title") and isinstance(doc.get("text"), str):
+            shown["text"] = doc["text"].replace(_quote(doc["title"]), _quote(state["title"]), 1)
     if state.get("retracted_at") is not None:
         shown["retracted_at"] = state["retracted_at"]
     return shown
