@@ -24,7 +24,7 @@ from ..domain.acknowledgements import (
     RevisionFeedback,
     summarize,
 )
-from ..domain.follow_through import Requires, completed_per_revision, split_counts
+from ..domain.follow_through import Requires, completed_per_revision, confirm_cycle, split_counts
 
 router = APIRouter(prefix="/v1", tags=["learning"])
 
@@ -57,7 +57,7 @@ async def feedback(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Feedba
     share = await deps.store.share(share_id)
     if share is None or not rules.can_read_feedback(me, share["author_id"]):
         raise not_found("share")
-    cycle = int(share.get("confirm_revision", 1))
+    cycle = confirm_cycle(share)
     counts, rating_sum = await deps.store.counts(share_id, cycle)
     asked, total = await deps.store.questions(share_id)
     questions = [

@@ -36,6 +36,12 @@ def completes(requires: str, kind: str) -> bool:
     return kind in _COMPLETED_BY.get(requires, _COMPLETED_BY["learned"])
 
 
+def confirm_cycle(share: Mapping[str, Any]) -> int:
+    """The share's current confirm cycle: the latest revision that asked recipients to confirm again (1
+    until one did, also for documents stored before revisions existed)."""
+    return int(share.get("confirm_revision") or 1)
+
+
 def is_completed(last_completed_revision: int | None, confirm_revision: int) -> bool:
     return last_completed_revision is not None and last_completed_revision >= confirm_revision
 

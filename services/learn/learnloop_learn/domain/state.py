@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from . import follow_through
 from .acknowledgements import AckKindName
+from .follow_through import confirm_cycle
 
 MAX_STATE_SHARES = 100
 CYCLE_KINDS = ("opened", "learned", "applied", "rated")
@@ -46,11 +47,6 @@ class ShareState(BaseModel):
 
 class LearningState(BaseModel):
     items: list[ShareState]
-
-
-def confirm_cycle(share: Doc) -> int:
-    """The latest revision that asked recipients to confirm again (1 until one did)."""
-    return int(share.get("confirm_revision") or 1)
 
 
 def cycle_ack_id(share_id: str, user_id: str, kind: str, cycle: int) -> str:

@@ -25,7 +25,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.audience import Bucket
-from ..domain.follow_through import is_completed, progress_after
+from ..domain.follow_through import confirm_cycle, is_completed, progress_after
 from .recipients import RecipientBuckets
 from .round_plan import RoundPlan
 from .shares import ShareStates
@@ -160,9 +160,9 @@ class LearningStore:
                 p, s = progress.get(r["share_id"], {}), shares.get(r["share_id"])
                 if s is None or s.get("status") == "retracted":
                     continue
-                if is_completed(p.get("last_completed_revision"), s.get("confirm_revision", 1)):
+                if is_completed(p.get("last_completed_revision"), confirm_cycle(s)):
                     continue
-                same_cycle = p.get("cycle", 1) == s.get("confirm_revision", 1)
+                same_cycle = p.get("cycle", 1) == confirm_cycle(s)
                 items.append(
                     {
                         "_id": r["share_id"],
@@ -212,7 +212,7 @@ class LearningStore:
         either on an existing document costs several times a plain read and write.)
         """
         progress_id = f"{share['_id']}|{user_id}"
-        rule = (share.get("requires", "learned"), int(share.get("confirm_revision", 1)), int(share.get("revision", 1)))
+        rule = (share.get("requires", "learned"), confirm_cycle(share), int(share.get("revision", 1)))
         first, completed = progress_after(None, *rule, kind, at)
         ids = {"share_id": share["_id"], "user_id": user_id}
         inserted = await self.progress.update_one(

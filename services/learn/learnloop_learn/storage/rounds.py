@@ -30,6 +30,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ..domain.follow_through import confirm_cycle
 from ..domain.rounds import Position
 
 
@@ -177,7 +178,7 @@ class RoundStore:
     async def not_completed(self, share: Doc) -> tuple[int, int]:
         """(recipients, recipients who have not completed the share for its current confirm cycle)."""
         recipients = await self.recipient_count(share["_id"])
-        completed = await self.completed_count(share["_id"], int(share.get("confirm_revision") or 1))
+        completed = await self.completed_count(share["_id"], confirm_cycle(share))
         return recipients, max(0, recipients - completed)
 
     async def _sum(self, coll: Any, share_id: str, value: Any, match: Doc | None = None) -> int:

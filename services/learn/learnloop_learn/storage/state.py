@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from learnloop_shared.mongo import Doc
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain.state import CYCLE_KINDS, confirm_cycle, cycle_ack_id
+from ..domain.follow_through import confirm_cycle
+from ..domain.state import CYCLE_KINDS, cycle_ack_id
 from .questions import QuestionStore
 
 

@@ -10,6 +10,7 @@ from learnloop_shared.metrics import ACKNOWLEDGEMENTS
 from learnloop_shared.outbox import Outbox, retry_transient
 
 from ..domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome
+from ..domain.follow_through import confirm_cycle
 from ..storage.learning import LearningStore
 
 
@@ -26,7 +27,7 @@ class Acknowledging:
     async def acknowledge(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
         share_id = share["_id"]
         now = utcnow()
-        cycle, revision = int(share.get("confirm_revision", 1)), int(share.get("revision", 1))
+        cycle, revision = confirm_cycle(share), int(share.get("revision", 1))
         doc: Doc = {
             "_id": ack_id(share_id, user_id, body.kind, str(uuid.uuid4()), cycle),
             "share_id": share_id,

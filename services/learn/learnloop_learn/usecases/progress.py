@@ -13,7 +13,7 @@ from datetime import datetime
 from learnloop_shared.documents import Doc
 from learnloop_shared.events import utcnow
 
-from ..domain.follow_through import Status, is_completed, reminders_sent, status_of
+from ..domain.follow_through import Status, confirm_cycle, is_completed, reminders_sent, status_of
 from ..storage.learning import LearningStore
 
 Position = tuple[str, int]
@@ -39,7 +39,7 @@ class ProgressReport:
         """Up to ``limit`` recipients from ``start`` (with ``status`` only, if given), and where the next
         page starts (None: this was the last)."""
         sid = share["_id"]
-        cycle = int(share.get("confirm_revision", 1))
+        cycle = confirm_cycle(share)
         due_at = share.get("due_at")
         now = utcnow()
         starts = await self._store.rounds.reminder_starts(sid)

@@ -26,6 +26,7 @@ from learnloop_shared.documents import Doc
 from learnloop_shared.events import Envelope, LearningOverdue, LearningReminded, make_event, utcnow
 from learnloop_shared.outbox import Outbox, retry_transient
 
+from ..domain.follow_through import confirm_cycle
 from ..domain.rounds import (
     BUCKET_REASONS,
     Position,
@@ -98,7 +99,7 @@ class Reminding:
     async def _remind_pending(self, rnd: Doc, share: Doc, owner: str) -> None:
         """scheduled/manual: every recipient who has not completed, bucket by bucket in ``_id`` order."""
         share_id, round_id = share["_id"], rnd["_id"]
-        confirm = int(share.get("confirm_revision") or 1)
+        confirm = confirm_cycle(share)
         ck = await self._store.position(round_id)
         pos = Position(ck.get("after_bucket"), int(ck.get("after_offset") or 0))
         async for bucket in self._store.buckets_from(share_id, pos):
@@ -116,7 +117,7 @@ class Reminding:
         """revised: recipients whose latest completion fell in the confirm cycle this revision ends."""
         share_id, round_id = share["_id"], rnd["_id"]
         revision = int(rnd.get("revision") or share.get("revision") or 1)
-        if int(share.get("confirm_revision") or 1) > revision:  # a later revision asks them again itself
+        if confirm_cycle(share) > revision:  # a later revision asks them again itself
             await self._store.cancel(round_id, owner, utcnow(), "superseded")
             return
         low, high = previous_cycle_start(share.get("revisions", []), revision), revision - 1
