@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events.contracts import (
+    DirectoryTeamChanged,
+    DirectoryUserChanged,
     EventDeadLettered,
     LearningAcknowledged,
     LearningAnswered,
+    LearningChecked,
     LearningOverdue,
     LearningReminded,
     ShareBuiltOn,
@@ -58,7 +61,7 @@ TOPIC_CONTRACTS: dict[str, TopicContract] = {
     ),
     "acknowledgements": TopicContract(
         key="share id",
-        events=(LearningAcknowledged, LearningAnswered, LearningReminded, LearningOverdue),
+        events=(LearningAcknowledged, LearningAnswered, LearningReminded, LearningOverdue, LearningChecked),
         sent_by="learn API and learn worker's schedule (through the outbox)",
     ),
     "share_requests": TopicContract(
@@ -70,6 +73,16 @@ TOPIC_CONTRACTS: dict[str, TopicContract] = {
             "Other systems publish here, in either CloudEvents Kafka binding mode. The `source` must belong to a "
             "registered publisher (`PUT /v1/publishers/{id}` on the share service); events are deduplicated on "
             "`source` + `id`, so retry with the same id. Invalid events go to the dead-letter topic with the reason."
+        ),
+    ),
+    "directory": TopicContract(
+        key="user id (`directory.user_changed`) or team id (`directory.team_changed`)",
+        events=(DirectoryUserChanged, DirectoryTeamChanged),
+        sent_by="share API (through the outbox; `POST /v1/directory/republish` re-sends the whole directory)",
+        note=(
+            "Compacted on Apache Kafka (`cleanup.policy=compact`): the latest event per key is kept. A team's "
+            "members come in parts of at most 2,000 (`part`, `parts`, same `version`); consumers keep the "
+            "highest complete version."
         ),
     ),
     "dead_letters": TopicContract(

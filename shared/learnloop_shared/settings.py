@@ -42,6 +42,10 @@ class Topics(BaseModel):
         description="`learning.*` events (acknowledged, answered, reminded, overdue), keyed by share",
     )
     share_requests: str = Field("learnloop.share-requests", description="Share requests from other systems")
+    directory: str = Field(
+        "learnloop.directory",
+        description="`directory.*` events (user_changed, team_changed), keyed by user or team id; compacted",
+    )
     dead_letters: str = Field("learnloop.dead-letters", description="Events no consumer could process")
 
 
@@ -52,6 +56,7 @@ class Partitions(BaseModel):
     deliveries: int = Field(8, ge=1, description="Partitions of the deliveries topic")
     acknowledgements: int = Field(4, ge=1, description="Partitions of the acknowledgements topic")
     share_requests: int = Field(4, ge=1, description="Partitions of the share requests topic")
+    directory: int = Field(4, ge=1, description="Partitions of the directory topic")
     dead_letters: int = Field(1, ge=1, description="Partitions of the dead-letter topic")
 
 

@@ -37,6 +37,7 @@ READERS = {
     "shares": "share worker (fan-out), learn worker, notify worker",
     "deliveries": "notify worker, learn worker",
     "acknowledgements": "notify worker",
+    "directory": "learn worker (its copy of users, teams and managers)",
     "share_requests": "share worker",
     "dead_letters": "— (operators, replay tooling)",
 }

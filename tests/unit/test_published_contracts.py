@@ -16,9 +16,13 @@ import yaml
 from learnloop_shared import asyncapi, contracts_doc
 from learnloop_shared.events import (
     Audience,
+    CheckItem,
+    DirectoryTeamChanged,
+    DirectoryUserChanged,
     EventDeadLettered,
     LearningAcknowledged,
     LearningAnswered,
+    LearningChecked,
     LearningOverdue,
     LearningReminded,
     NotificationCreated,
@@ -43,7 +47,15 @@ REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SAMPLES = [
     ShareRequested(author_id="a", title="t", audience=Audience(users=("b",))),
-    SharePublished(share_id="s", author_id="a", title="t", published_at=NOW, url="https://x.example"),
+    SharePublished(
+        share_id="s",
+        author_id="a",
+        title="t",
+        published_at=NOW,
+        url="https://x.example",
+        checks=(CheckItem(question="q?", choices=("a", "b"), answer=1),),
+        pass_mark=0.5,
+    ),
     ShareDelivered(share_id="s", recipient_id="b", author_id="a", title="t", published_at=NOW, topics=("k",)),
     LearningAcknowledged(
         acknowledgement_id="k",
@@ -84,6 +96,29 @@ SAMPLES = [
         reminded_at=NOW,
     ),
     LearningOverdue(share_id="s", author_id="a", title="t", due_at=NOW, recipients=2, not_completed=1, at=NOW),
+    LearningChecked(
+        attempt_id="s|b|attempt|1",
+        share_id="s",
+        author_id="a",
+        recipient_id="b",
+        title="t",
+        attempt=1,
+        score=0.5,
+        passed=False,
+        correct=(True, False),
+        checked_at=NOW,
+    ),
+    DirectoryUserChanged(user_id="b", name="Bob", email="bob@example.com", version=1, changed_at=NOW),
+    DirectoryTeamChanged(
+        team_id="t",
+        name="T",
+        teams=("t2",),
+        managers=("m",),
+        members=("b",),
+        members_total=1,
+        version=1,
+        changed_at=NOW,
+    ),
     NotificationCreated(
         notification_id="n", user_id="b", kind="share.delivered", share_id="s", title="t", text="x", created_at=NOW
     ),
@@ -300,6 +335,7 @@ def test_asyncapi_has_every_topic_from_the_settings_registry():
         "learnloop.deliveries": (8, "recipient id"),
         "learnloop.acknowledgements": (4, "share id"),
         "learnloop.share-requests": (4, "chosen by the publisher"),
+        "learnloop.directory": (4, "user id"),
         "learnloop.dead-letters": (1, "original message's key"),
     }
     for channel in channels.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .envelope import EventData
 
@@ -15,6 +15,32 @@ Requires = Literal["opened", "learned", "applied"]
 acknowledgement."""
 ReminderReason = Literal["scheduled", "manual", "revised"]
 MAX_REMINDED_PER_EVENT = 1000
+MAX_CHECKS = 10
+MAX_CHECK_QUESTION = 1000
+MAX_CHECK_CHOICE = 300
+MAX_TEAM_MANAGERS = 100
+MAX_NESTED_TEAMS = 1000
+MAX_MEMBERS_PER_TEAM_EVENT = 2000
+
+
+class CheckItem(EventData):
+    """One question of a share's knowledge check: ``answer`` is the index of the right choice.
+
+    The answer key travels only between the share service and learn (``share.requested`` and
+    ``share.published``); it is never in a delivery, a notification or a recipient-facing response.
+    """
+
+    question: str = Field(min_length=1, max_length=MAX_CHECK_QUESTION)
+    choices: tuple[str, ...] = Field(min_length=2, max_length=6)
+    answer: int = Field(ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> CheckItem:
+        if any(not c or len(c) > MAX_CHECK_CHOICE for c in self.choices):
+            raise ValueError(f"each choice must have 1 to {MAX_CHECK_CHOICE} characters")
+        if self.answer >= len(self.choices):
+            raise ValueError(f"answer {self.answer} is not the index of one of the {len(self.choices)} choices")
+        return self
 
 
 class Audience(EventData):
@@ -41,6 +67,9 @@ class ShareRequested(EventData):
     due_at: datetime | None = None
     reminders: tuple[str, ...] = ()  # ISO 8601 durations after publication ("P2D", "PT4H")
     builds_on: tuple[str, ...] = ()
+    checks: tuple[CheckItem, ...] = Field((), max_length=MAX_CHECKS)
+    pass_mark: float = Field(1.0, gt=0, le=1)  # the share of check questions to get right
+    max_attempts: int = Field(3, ge=1, le=20)
 
 
 class SharePublished(EventData):
@@ -61,6 +90,9 @@ class SharePublished(EventData):
     reminders: tuple[str, ...] = ()  # ISO 8601 durations after publication, as given
     builds_on: tuple[str, ...] = ()  # known, unretracted shares it builds on (see ShareBuiltOn)
     revision: int = 1
+    checks: tuple[CheckItem, ...] = Field((), max_length=MAX_CHECKS)  # with the answer key: for learn only
+    pass_mark: float = Field(1.0, gt=0, le=1)
+    max_attempts: int = Field(3, ge=1, le=20)
 
 
 class ShareDelivered(EventData):
@@ -79,6 +111,7 @@ class ShareDelivered(EventData):
     requires: Requires = "learned"
     due_at: datetime | None = None
     revision: int = 1
+    has_checks: bool = False  # the share has a knowledge check (never the questions or answers)
 
 
 class ShareRevised(EventData):
@@ -214,6 +247,73 @@ class LearningOverdue(EventData):
     at: datetime
 
 
+class LearningChecked(EventData):
+    """A recipient made an attempt at a share's knowledge check: one event per attempt.
+
+    ``correct`` says, per question, whether this attempt got it right (never which choice was right).
+    A passing attempt also records ``learned`` (a ``learning.acknowledged`` event of its own).
+    """
+
+    event_type: ClassVar[str] = "io.learnloop.learning.checked.v1"
+
+    attempt_id: str
+    share_id: str
+    author_id: str
+    recipient_id: str
+    title: str
+    attempt: int = Field(ge=1)
+    score: float = Field(ge=0, le=1)
+    passed: bool
+    correct: tuple[bool, ...] = Field(max_length=MAX_CHECKS)
+    revision: int = 1
+    checked_at: datetime
+
+
+class DirectoryUserChanged(EventData):
+    """A user of the directory was created or changed (topic ``learnloop.directory``, keyed by user id).
+
+    ``version`` goes up with every change of the user; a copy keeps the highest version it saw, so a
+    replay or a republish of the same version changes nothing.
+    """
+
+    event_type: ClassVar[str] = "io.learnloop.directory.user_changed.v1"
+
+    user_id: str
+    name: str
+    email: str | None = None
+    version: int = Field(ge=1)
+    changed_at: datetime
+
+
+class DirectoryTeamChanged(EventData):
+    """A team was created or changed (topic ``learnloop.directory``, keyed by team id).
+
+    A team of up to 50,000 members does not fit one Kafka message, so its members come in ``parts``
+    events of at most 2,000 members each (``part`` 0 to ``parts`` - 1), all with the same ``version``;
+    every part repeats the name, nested teams and managers. A copy takes a version once it has all its
+    parts, and keeps the highest complete version.
+    """
+
+    event_type: ClassVar[str] = "io.learnloop.directory.team_changed.v1"
+
+    team_id: str
+    name: str
+    teams: tuple[str, ...] = Field((), max_length=MAX_NESTED_TEAMS)  # nested teams
+    managers: tuple[str, ...] = Field((), max_length=MAX_TEAM_MANAGERS)
+    members: tuple[str, ...] = Field((), max_length=MAX_MEMBERS_PER_TEAM_EVENT)  # this part's members
+    members_total: int = Field(0, ge=0)
+    part: int = Field(0, ge=0)
+    parts: int = Field(1, ge=1)
+    version: int = Field(ge=1)
+    changed_at: datetime
+
+    @model_validator(mode="after")
+    def _part_in_range(self) -> DirectoryTeamChanged:
+        if self.part >= self.parts:
+            raise ValueError(f"part {self.part} is not below parts {self.parts}")
+        return self
+
+
 class NotificationCreated(EventData):
     """Sent to webhooks (Standard Webhooks signed, CloudEvents structured JSON) when a notification is created."""
 
@@ -263,6 +363,9 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     LearningAnswered,
     LearningReminded,
     LearningOverdue,
+    LearningChecked,
+    DirectoryUserChanged,
+    DirectoryTeamChanged,
     NotificationCreated,
     EventDeadLettered,
 )

@@ -31,5 +31,15 @@ def topic_partitions(settings: ServiceSettings) -> dict[str, int]:
         t.deliveries: p.deliveries,
         t.acknowledgements: p.acknowledgements,
         t.share_requests: p.share_requests,
+        t.directory: p.directory,
         t.dead_letters: p.dead_letters,
     }
+
+
+def topic_configs(settings: ServiceSettings) -> dict[str, dict[str, str]]:
+    """Topic-level configuration of topics created at start-up (others get the broker's defaults).
+
+    The directory topic is compacted: the latest event of each user or team is kept for good, so a new
+    copy can be built by reading the topic from the start (``POST /v1/directory/republish`` re-sends it all).
+    """
+    return {settings.topics.directory: {"cleanup.policy": "compact"}}
