@@ -127,3 +127,13 @@ def test_progress_after_records_kinds_per_cycle_and_completes_once():
     # A revision that asks to confirm again (cycle 3): the kinds start again, the earlier completion stays.
     fields, done = ft.progress_after(fields, "learned", 3, 3, "applied", at2)
     assert done and fields["acknowledged"] == ["applied"] and fields["completed_revisions"] == [1, 3]
+    assert fields["first_at"] == {"applied": at2}  # the first time of each kind, per cycle
+
+
+def test_progress_after_keeps_first_times_and_the_latest_rating():
+    at1, at2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    fields, _ = ft.progress_after(None, "learned", 1, 1, "opened", at1)
+    fields, _ = ft.progress_after(fields, "learned", 1, 1, "opened", at2)
+    fields, _ = ft.progress_after(fields, "learned", 1, 1, "rated", at1, 4)
+    fields, _ = ft.progress_after(fields, "learned", 1, 1, "rated", at2, 2)
+    assert fields["first_at"] == {"opened": at1, "rated": at1} and fields["rating"] == 2

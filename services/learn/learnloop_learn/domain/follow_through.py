@@ -47,19 +47,29 @@ def is_completed(last_completed_revision: int | None, confirm_revision: int) -> 
 
 
 def progress_after(
-    before: Mapping[str, Any] | None, requires: str, cycle: int, revision: int, kind: str, at: datetime
+    before: Mapping[str, Any] | None,
+    requires: str,
+    cycle: int,
+    revision: int,
+    kind: str,
+    at: datetime,
+    rating: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """A recipient's progress fields after acknowledging ``kind``, and whether this completed the share.
 
-    ``acknowledged`` holds the kinds of the current confirm cycle (it starts again in a new cycle); a
-    completion appends ``revision`` to ``completed_revisions`` and sets ``last_completed_revision`` and
-    ``completed_at``. A recipient already completed for this cycle stays as they were.
+    ``acknowledged`` holds the kinds of the current confirm cycle (it starts again in a new cycle), and
+    ``first_at`` when each of them was first acknowledged in that cycle; ``rating`` is the latest rating
+    (kept across cycles). A completion appends ``revision`` to ``completed_revisions`` and sets
+    ``last_completed_revision`` and ``completed_at``. A recipient already completed for this cycle stays
+    as they were.
     """
     old = dict(before or {})
     same_cycle = int(old.get("cycle") or 1) == cycle
     kinds = list(old.get("acknowledged") or []) if same_cycle else []
+    first_at = dict(old.get("first_at") or {}) if same_cycle else {}
     if kind not in kinds:
         kinds.append(kind)
+    first_at.setdefault(kind, at)
     done_now = completes(requires, kind) and not is_completed(old.get("last_completed_revision"), cycle)
     revisions = list(old.get("completed_revisions") or [])
     fields: dict[str, Any] = {
@@ -68,7 +78,10 @@ def progress_after(
         "completed_revisions": [*revisions, revision] if done_now else revisions,
         "last_completed_revision": revision if done_now else old.get("last_completed_revision"),
         "completed_at": at if done_now else old.get("completed_at"),
+        "first_at": first_at,
     }
+    if kind == "rated" and rating is not None:
+        fields["rating"] = rating
     return fields, done_now
 
 

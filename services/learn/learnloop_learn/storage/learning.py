@@ -3,6 +3,7 @@
 ``progress`` documents (``_id`` = ``<share>|<user>``, only once the user acknowledged)::
 
     {share_id, user_id, cycle, acknowledged: [kinds of the CURRENT confirm cycle],
+     first_at: {kind: when first acknowledged in the current cycle}, rating (latest),
      completed_revisions: [revisions at which the user completed], last_completed_revision, completed_at}
 
 ``cycle`` is the confirm cycle ``acknowledged`` belongs to: the first acknowledgement of a later cycle
@@ -200,7 +201,13 @@ class LearningStore:
         )
 
     async def mark_progress(
-        self, share: Doc, user_id: str, kind: str, at: datetime, session: AsyncClientSession | None
+        self,
+        share: Doc,
+        user_id: str,
+        kind: str,
+        at: datetime,
+        session: AsyncClientSession | None,
+        rating: int | None = None,
     ) -> bool:
         """Record ``kind`` in the recipient's progress for the share's current confirm cycle; True when this
         acknowledgement completed the share for them (the rule: ``domain.follow_through.progress_after``).
@@ -213,7 +220,7 @@ class LearningStore:
         """
         progress_id = f"{share['_id']}|{user_id}"
         rule = (share.get("requires", "learned"), confirm_cycle(share), int(share.get("revision", 1)))
-        first, completed = progress_after(None, *rule, kind, at)
+        first, completed = progress_after(None, *rule, kind, at, rating)
         ids = {"share_id": share["_id"], "user_id": user_id}
         inserted = await self.progress.update_one(
             {"_id": progress_id}, {"$setOnInsert": {**ids, **first}}, upsert=True, session=session
@@ -221,7 +228,7 @@ class LearningStore:
         if inserted.upserted_id is not None:
             return completed
         before = await self.progress.find_one({"_id": progress_id}, session=session)
-        fields, completed = progress_after(before, *rule, kind, at)
+        fields, completed = progress_after(before, *rule, kind, at, rating)
         await self.progress.update_one({"_id": progress_id}, {"$set": fields}, session=session)
         return completed
 

@@ -71,7 +71,7 @@ class Acknowledging:
                 await self._store.insert_ack(doc, tx.session)
                 outcome = Outcome.created
             if outcome is not Outcome.repeated:
-                completed = await self._store.mark_progress(share, user_id, body.kind, now, tx.session)
+                completed = await self._store.mark_progress(share, user_id, body.kind, now, tx.session, body.rating)
                 tx.emit(self._topic, share_id, event(outcome, completed))
         if tx.duplicate:  # the same acknowledgement, recorded before
             outcome = Outcome.repeated
