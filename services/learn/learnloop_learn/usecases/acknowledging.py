@@ -11,7 +11,7 @@ from learnloop_shared.metrics import ACKNOWLEDGEMENTS
 from learnloop_shared.outbox import Outbox, UnitOfWork, retry_transient
 
 from ..domain.acknowledgements import AckIn, Acknowledgement, Outcome, ack_id, rating_outcome
-from ..domain.checks import learned_needs_pass
+from ..domain.checks import has_checks, learned_needs_pass
 from ..domain.follow_through import confirm_cycle
 from ..storage.checks import CheckStore
 from ..storage.learning import LearningStore
@@ -38,7 +38,7 @@ class Acknowledging:
         now = utcnow()
         doc = self.new_ack(share, user_id, body, now)
         async with self._outbox.transaction() as tx:
-            if body.kind == "learned":
+            if body.kind == "learned" and has_checks(share):  # no extra read for shares without a check
                 progress = await self._checks.progress_of(share["_id"], user_id, tx.session)
                 if learned_needs_pass(share, progress):
                     raise CheckNotPassed(share["_id"])
