@@ -40,6 +40,7 @@ class World:
     users: dict[str, str]  # role → user id
     retractable: str = ""  # authored by alice, for DELETE (so own_share stays unretracted for the others)
     question: str = ""  # alice's private question about received_share
+    checked_share: str = ""  # authored by carol, with a knowledge check, delivered to alice
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -100,6 +101,20 @@ async def world(stack) -> AsyncIterator[World]:
     )
     assert r.status_code == 201, r.text
     w.question = r.json()["id"]
+    check = {"question": "Which?", "choices": ["this", "that"], "answer": 1}
+    r = await api.share.post(
+        "/v1/shares",
+        json={"title": "Checked", "audience": {"users": [alice]}, "checks": [check]},
+        headers=api.auth(carol),
+    )
+    assert r.status_code == 202, r.text
+    w.checked_share = r.json()["id"]
+
+    async def checkable() -> bool:
+        r = await api.learn.get(f"/v1/shares/{w.checked_share}/checks", headers=api.auth(alice))
+        return r.status_code == 200
+
+    await eventually(checkable)
     yield w
     await api.close()
 
@@ -257,6 +272,20 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         "/v1/shares/{share_id}/reminders",
         expect(202, 404, 404, 404, 404),  # the author only (not shares:publish: it acts on who has not learned)
         lambda w: (f"/v1/shares/{w.own_share}/reminders", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/checks",
+        OWNER_ONLY,  # its recipients (and its author, who is not among these callers)
+        lambda w: (f"/v1/shares/{w.checked_share}/checks", None),
+    ),
+    (
+        "learn",
+        "POST",
+        "/v1/shares/{share_id}/checks/attempts",
+        expect(201, 404, 404, 404, 404),  # recipients only
+        lambda w: (f"/v1/shares/{w.checked_share}/checks/attempts", {"answers": [1]}),
     ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
