@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import ShareBuiltOn, ShareDelivered, SharePublished, ShareRetracted, ShareRevised
+from learnloop_shared.events import (
+    DirectoryTeamChanged,
+    DirectoryUserChanged,
+    ShareBuiltOn,
+    ShareDelivered,
+    SharePublished,
+    ShareRetracted,
+    ShareRevised,
+)
 from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
@@ -32,6 +40,14 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
             topic=t.deliveries,
             handlers={ShareDelivered: deps.on_deliveries.on_delivered},
             bulk=True,  # one event per recipient
+        ),
+        ConsumerSpec(
+            name="directory",
+            topic=t.directory,
+            handlers={
+                DirectoryUserChanged: deps.on_directory.on_user_changed,
+                DirectoryTeamChanged: deps.on_directory.on_team_changed,
+            },
         ),
     ]
 

@@ -11,8 +11,10 @@ from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
 from .jobs.rounds import RoundRunner
+from .messaging.directory import DirectoryHandlers
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
+from .storage.directory import DirectoryCopy
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_completed_progress, adopt_legacy_recipients
 from .storage.questions import QuestionStore
@@ -20,6 +22,7 @@ from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
+from .usecases.directory import KeepDirectory
 from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
@@ -37,6 +40,8 @@ class LearnDeps:
     rounds: RoundStore
     reminding: Reminding
     round_runner: RoundRunner
+    directory: DirectoryCopy
+    on_directory: DirectoryHandlers
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -49,6 +54,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     settings = rt.settings
     rounds = RoundStore(rt.db)
     await rounds.ensure_indexes()
+    directory = DirectoryCopy(rt.db)
+    await directory.ensure_indexes()
     reminding = Reminding(
         rounds,
         rt.outbox,
@@ -67,6 +74,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         rounds=rounds,
         reminding=reminding,
         round_runner=RoundRunner(rounds, reminding, settings.rounds_lease_s),
+        directory=directory,
+        on_directory=DirectoryHandlers(KeepDirectory(directory)),
     )
 
 
