@@ -26,6 +26,7 @@ from .usecases.directory import KeepDirectory
 from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
+from .usecases.reports import Reports
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class LearnDeps:
     round_runner: RoundRunner
     directory: DirectoryCopy
     on_directory: DirectoryHandlers
+    reports: Reports
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -76,6 +78,7 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         round_runner=RoundRunner(rounds, reminding, settings.rounds_lease_s),
         directory=directory,
         on_directory=DirectoryHandlers(KeepDirectory(directory)),
+        reports=Reports(store, directory),
     )
 
 
