@@ -17,6 +17,7 @@ from .storage.directory import Directory
 from .storage.publishers import Publishers
 from .storage.shares import Shares
 from .usecases.audience import AudienceResolver
+from .usecases.directory import DirectoryWrites
 from .usecases.fanout import FanOut
 from .usecases.publishing import ShareIntake
 from .usecases.revising import ShareRevisions
@@ -28,6 +29,7 @@ PREVIEW_TTL_S = 600
 class ShareDeps:
     settings: ShareSettings
     directory: Directory
+    directory_writes: DirectoryWrites
     shares: Shares
     publishers: Publishers
     resolver: AudienceResolver
@@ -53,6 +55,7 @@ async def build_deps(rt: Runtime[ShareSettings]) -> ShareDeps:
     return ShareDeps(
         settings=s,
         directory=directory,
+        directory_writes=DirectoryWrites(directory, rt.outbox, s.topics.directory, rt.source),
         shares=shares,
         publishers=publishers,
         resolver=resolver,

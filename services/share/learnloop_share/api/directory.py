@@ -1,4 +1,8 @@
-"""Directory endpoints: users, teams and topic subscriptions."""
+"""Directory endpoints: users, teams and topic subscriptions.
+
+Every ``PUT`` of a user or team publishes its directory event (``usecases/directory.py``); subscriptions
+are not part of the directory other services copy, so they publish none.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ TopicPath = Annotated[str, Path(min_length=1, max_length=MAX_TOPIC_LENGTH)]
 async def put_user(user_id: IdPath, body: UserIn, me: CurrentPrincipal, deps: Deps) -> User:
     if not rules.can_write_directory(me):
         raise forbidden(f"scope {rules.DIRECTORY_WRITE} is required")
-    return await deps.directory.put_user(user_id, body)
+    return await deps.directory_writes.put_user(user_id, body)
 
 
 @router.put("/users", response_model=UsersSynced)
@@ -31,7 +35,7 @@ async def put_users(body: UsersSync, me: CurrentPrincipal, deps: Deps) -> UsersS
     """Create or replace up to 1,000 users (and their subscriptions) in one transaction: a directory sync."""
     if not rules.can_write_directory(me):
         raise forbidden(f"scope {rules.DIRECTORY_WRITE} is required")
-    created, updated = await deps.directory.put_users([(u.id, u) for u in body.users])
+    created, updated = await deps.directory_writes.put_users([(u.id, u) for u in body.users])
     return UsersSynced(created=created, updated=updated)
 
 
@@ -78,7 +82,7 @@ async def put_team(team_id: IdPath, body: TeamIn, me: CurrentPrincipal, deps: De
         cycle = find_cycle(team_id, body.teams, await deps.directory.team_graph())
         if cycle:
             raise Problem(422, "nested teams would form a cycle: " + " → ".join(cycle), cycle=cycle)
-    return await deps.directory.put_team(team_id, body)
+    return await deps.directory_writes.put_team(team_id, body)
 
 
 @router.get("/teams/{team_id}", response_model=Team)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from learnloop_shared.events.contracts import MAX_TEAM_MANAGERS
 from learnloop_shared.ids import Id
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -61,6 +62,11 @@ class TeamIn(BaseModel):
     # 50,000 ids of at most 200 characters keep a team document near 11 MB, under MongoDB's 16 MB.
     members: list[Id] = Field(default_factory=list, max_length=MAX_TEAM_MEMBERS)
     teams: list[Id] = Field(default_factory=list, max_length=1000, description="Nested teams")
+    managers: list[Id] = Field(
+        default_factory=list,
+        max_length=MAX_TEAM_MANAGERS,
+        description="Users who may read learning reports for this team and the teams nested in it",
+    )
 
 
 class Team(BaseModel):
@@ -68,4 +74,5 @@ class Team(BaseModel):
     name: str
     members: list[str] = Field(default_factory=list)
     teams: list[str] = Field(default_factory=list)
+    managers: list[str] = Field(default_factory=list)
     updated_at: datetime

@@ -2,12 +2,19 @@
 
 A user's subscriptions live on the user document (``topics``) and, for fan-out, in
 :class:`.subscribers.SubscriberPages`; every user write changes both in one transaction.
+
+Users and teams carry ``version``, +1 on every ``PUT`` (a subscription change is not a directory change
+for the copies other services keep, so it leaves the version alone). The writes return the stored
+document with its new version; the caller passes its own session to store the directory event in the
+same transaction (see ``usecases/directory.py``). Documents from before versions have none: their first
+change makes them version 1, and a republish gives them version 1 first (:meth:`Directory.stamp_versions`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
 
 from learnloop_shared.events import utcnow
 from learnloop_shared.mongo import Doc, find_in, in_transaction, insert_many_new
@@ -20,9 +27,10 @@ from ..domain.directory import Team, TeamIn, User, UserIn
 from .subscribers import SubscriberPages
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def _user(doc: Doc) -> User:
+def to_user(doc: Doc) -> User:
     return User(
         id=doc["_id"],
         name=doc["name"],
@@ -32,12 +40,13 @@ def _user(doc: Doc) -> User:
     )
 
 
-def _team(doc: Doc) -> Team:
+def to_team(doc: Doc) -> Team:
     return Team(
         id=doc["_id"],
         name=doc["name"],
         members=doc.get("members", []),
         teams=doc.get("teams", []),
+        managers=doc.get("managers", []),
         updated_at=doc["updated_at"],
     )
 
@@ -86,31 +95,49 @@ class Directory:
         for key in sorted(before - after):
             await self.subscribers.remove(key, [user_id], s)
 
-    async def put_user(self, user_id: str, body: UserIn) -> User:
+    async def _in(self, session: AsyncClientSession | None, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """``work`` in the caller's transaction, or in one of its own."""
+        if session is not None:
+            return await work(session)
+        return await in_transaction(self._client, work)
+
+    async def put_user(self, user_id: str, body: UserIn, session: AsyncClientSession | None = None) -> Doc:
+        """Create or replace a user; returns the stored document with its new ``version``."""
         doc = _user_doc(body)
 
-        async def work(s: AsyncClientSession) -> None:
+        async def work(s: AsyncClientSession) -> Doc:
             before = await self.users.find_one_and_update(
-                {"_id": user_id}, {"$set": doc}, {"topics": 1}, upsert=True, session=s
+                {"_id": user_id},
+                {"$set": doc, "$inc": {"version": 1}},
+                {"topics": 1, "version": 1},
+                upsert=True,
+                session=s,
             )
             await self._resubscribe(user_id, before.get("topics", []) if before else [], doc["topics"], s)
+            return {"_id": user_id, **doc, "version": int((before or {}).get("version", 0)) + 1}
 
-        await in_transaction(self._client, work)
-        return _user({"_id": user_id, **doc})
+        return await self._in(session, work)
 
-    async def put_users(self, users: Sequence[tuple[str, UserIn]]) -> tuple[int, int]:
-        """Create or replace many users in one transaction (a directory sync): (created, updated)."""
+    async def put_users(
+        self, users: Sequence[tuple[str, UserIn]], session: AsyncClientSession | None = None
+    ) -> tuple[int, list[Doc]]:
+        """Create or replace many users in one transaction (a directory sync): how many were new, and the
+        stored documents with their new ``version`` (in the order given)."""
         docs = {user_id: _user_doc(body) for user_id, body in users}
 
-        async def work(s: AsyncClientSession) -> tuple[int, int]:
+        async def work(s: AsyncClientSession) -> tuple[int, list[Doc]]:
             ids = list(docs)
             existing: dict[str, list[str]] = {}
-            async for d in self.users.find({"_id": {"$in": ids}}, {"topics": 1}, session=s):
+            versions: dict[str, int] = {}
+            async for d in self.users.find({"_id": {"$in": ids}}, {"topics": 1, "version": 1}, session=s):
                 existing[d["_id"]] = d.get("topics", [])
+                versions[d["_id"]] = int(d.get("version", 0)) + 1
+            # In a transaction the versions read above cannot change under us: a concurrent write of one
+            # of these users is a write conflict, and the whole sync is run again.
             created = await insert_many_new(
-                self.users, [{"_id": u, **d} for u, d in docs.items() if u not in existing], session=s
+                self.users, [{"_id": u, **d, "version": 1} for u, d in docs.items() if u not in existing], session=s
             )
-            updates = [UpdateOne({"_id": u}, {"$set": docs[u]}) for u in existing]
+            updates = [UpdateOne({"_id": u}, {"$set": docs[u], "$inc": {"version": 1}}) for u in existing]
             if updates:
                 await self.users.bulk_write(updates, ordered=False, session=s)
             added: dict[str, list[str]] = {}
@@ -125,13 +152,13 @@ class Directory:
                 await self.subscribers.add(key, members, s)
             for key, members in sorted(removed.items()):
                 await self.subscribers.remove(key, members, s)
-            return created, len(existing)
+            return created, [{"_id": u, **d, "version": versions.get(u, 1)} for u, d in docs.items()]
 
-        return await in_transaction(self._client, work)
+        return await self._in(session, work)
 
     async def get_user(self, user_id: str) -> User | None:
         doc = await self.users.find_one({"_id": user_id})
-        return _user(doc) if doc else None
+        return to_user(doc) if doc else None
 
     async def subscribe(self, user_id: str, topic: str) -> User | None:
         return await self._change_subscription(user_id, topic, subscribed=True)
@@ -157,21 +184,30 @@ class Directory:
             return doc
 
         doc = await in_transaction(self._client, work)
-        return _user(doc) if doc else None
+        return to_user(doc) if doc else None
 
-    async def put_team(self, team_id: str, body: TeamIn) -> Team:
+    async def put_team(self, team_id: str, body: TeamIn, session: AsyncClientSession | None = None) -> Doc:
+        """Create or replace a team; returns the stored document with its new ``version``."""
         doc = {
             "name": body.name,
             "members": list(dict.fromkeys(body.members)),
             "teams": list(dict.fromkeys(body.teams)),
+            "managers": list(dict.fromkeys(body.managers)),
             "updated_at": utcnow(),
         }
-        await self.teams.update_one({"_id": team_id}, {"$set": doc}, upsert=True)
-        return _team({"_id": team_id, **doc})
+        after = await self.teams.find_one_and_update(
+            {"_id": team_id},
+            {"$set": doc, "$inc": {"version": 1}},
+            {"version": 1},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        return {"_id": team_id, **doc, "version": int((after or {}).get("version", 1))}
 
     async def get_team(self, team_id: str) -> Team | None:
         doc = await self.teams.find_one({"_id": team_id})
-        return _team(doc) if doc else None
+        return to_team(doc) if doc else None
 
     async def team_graph(self) -> dict[str, list[str]]:
         """Team → sub-teams, for teams that have sub-teams (small: teams, not people)."""
