@@ -40,6 +40,7 @@ class World:
     users: dict[str, str]  # role → user id
     retractable: str = ""  # authored by alice, for DELETE (so own_share stays unretracted for the others)
     question: str = ""  # alice's private question about received_share
+    led_team: str = ""  # managed by alice, bob a member (kept apart from ``team``, which a row rewrites)
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -100,6 +101,17 @@ async def world(stack) -> AsyncIterator[World]:
     )
     assert r.status_code == 201, r.text
     w.question = r.json()["id"]
+    w.led_team = f"led-{u}"
+    r = await api.share.put(
+        f"/v1/teams/{w.led_team}", json={"name": "Led", "members": [bob], "managers": [alice]}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+
+    async def copied() -> bool:  # learn's directory copy has the team (through directory events)
+        r = await api.learn.get(f"/v1/teams/{w.led_team}/learning", headers=api.auth(alice))
+        return r.status_code == 200
+
+    await eventually(copied)
     yield w
     await api.close()
 
@@ -250,6 +262,27 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         "/v1/shares/{share_id}/reminders",
         expect(202, 404, 404, 404, 404),  # the author only (not shares:publish: it acts on who has not learned)
         lambda w: (f"/v1/shares/{w.own_share}/reminders", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/report",
+        OWNER_ONLY,  # the author, or a manager of a team that received it (bob, a recipient, is neither)
+        lambda w: (f"/v1/shares/{w.own_share}/report", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/report.csv",
+        OWNER_ONLY,
+        lambda w: (f"/v1/shares/{w.own_share}/report.csv", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/teams/{team_id}/learning",
+        OWNER_ONLY,  # the team's managers (bob is a member, not a manager)
+        lambda w: (f"/v1/teams/{w.led_team}/learning", None),
     ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
