@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from aiokafka import AIOKafkaProducer
 from learnloop_learn.app import consumers
+from learnloop_learn.domain.directory import TeamPart
 from learnloop_learn.messaging.directory import DirectoryHandlers
 from learnloop_learn.storage.directory import DirectoryCopy
 from learnloop_learn.usecases.directory import KeepDirectory
@@ -174,3 +175,30 @@ async def test_directory_events_build_learns_copy(infra, mongo, make_topics, uni
         await worker.stop()
         await producer.stop()
         await publisher.stop()
+
+
+def part(tid: str, version: int, members: list[str], n: int, parts: int) -> TeamPart:
+    return TeamPart(tid, "T", (), (), tuple(members), 0, n, parts, version, T0)
+
+
+async def test_a_version_applied_halfway_finishes_when_its_events_come_again(mongo, unique):
+    copy = DirectoryCopy(mongo[f"learn_dir_{unique}"])
+    await copy.ensure_indexes()
+    keep = KeepDirectory(copy)
+    t = f"t-{unique}"
+    await keep.teams_changed([part(t, 1, ["a", "b"], 0, 2), part(t, 1, ["c"], 1, 2)])
+    assert await copy.members_of(t) == {"a", "b", "c"} and await copy.team_version(t) == 1
+
+    # Version 2 (c, d) crashed after adding d, before removing a and b and before recording the version.
+    await copy.change_memberships(t, ["d"], [])
+    v2 = [part(t, 2, ["c"], 0, 2), part(t, 2, ["d"], 1, 2)]
+    await keep.teams_changed(v2)  # redelivered after the restart
+    assert await copy.members_of(t) == {"c", "d"} and await copy.team_version(t) == 2
+
+    # Parts of version 3 wait; a complete version 4 drops them, and version 3 never applies after it.
+    await keep.teams_changed([part(t, 3, ["x"], 0, 2)])
+    assert await copy.parts.count_documents({"team_id": t}) == 1
+    await keep.teams_changed([part(t, 4, ["e"], 0, 1)])
+    await keep.teams_changed([part(t, 3, ["y"], 1, 2)])
+    assert await copy.members_of(t) == {"e"} and await copy.team_version(t) == 4
+    assert await copy.parts.count_documents({"team_id": t}) == 0
