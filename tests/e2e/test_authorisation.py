@@ -153,6 +153,13 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
     ),
     ("share", "PUT", "/v1/teams/{team_id}", DIRECTORY_WRITE, lambda w: (f"/v1/teams/{w.team}", {"name": "T"})),
     ("share", "GET", "/v1/teams/{team_id}", ALL, lambda w: (f"/v1/teams/{w.team}", None)),
+    (
+        "share",
+        "POST",
+        "/v1/directory/republish",
+        expect(403, 403, 202, 403, 403),
+        lambda w: ("/v1/directory/republish", None),
+    ),
     # share: shares (the owner is the author named in the body)
     (
         "share",

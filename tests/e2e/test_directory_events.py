@@ -80,3 +80,36 @@ async def test_a_team_of_5000_members_comes_in_3_parts_with_its_managers(api, st
     assert (v2.version, v2.part, v2.parts, v2.members, v2.managers) == (2, 0, 1, tuple(members[:10]), ())
     [sre] = [e.data for e in events[f"{t}-sre"]]
     assert (sre.parts, sre.members, sre.members_total, sre.version) == (1, (), 0, 1)
+
+
+async def test_republish_resends_the_directory_with_current_versions(api, stack, unique):
+    admin = api.auth("admin", *ADMIN)
+    u = f"rep-{unique}"
+    for name in ("Ann", "Ann v2"):
+        r = await api.share.put(f"/v1/users/{u}-a", json={"name": name}, headers=admin)
+        assert r.status_code == 200, r.text
+    r = await api.share.put(f"/v1/teams/{u}-t", json={"name": "T", "members": [f"{u}-a"]}, headers=admin)
+    assert r.status_code == 200, r.text
+    r = await api.share.put(f"/v1/teams/{u}-t", json={"name": "T", "managers": [f"{u}-a"]}, headers=admin)
+    assert r.status_code == 200, r.text
+
+    r = await api.share.post("/v1/directory/republish", headers=admin)
+    assert r.status_code == 202, r.text
+    counts = r.json()
+    assert set(counts) == {"users", "teams"} and counts["users"] >= 1 and counts["teams"] >= 1
+
+    async def republished():
+        events = await directory_events(stack.infra, u)
+        return len(events.get(f"{u}-a", [])) >= 3 and len(events.get(f"{u}-t", [])) >= 3 and events
+
+    events = await eventually(republished, timeout=60)
+    user = [e.data.version for e in events[f"{u}-a"]]
+    team = [(e.data.version, e.data.managers, e.data.members) for e in events[f"{u}-t"]]
+    assert user[:2] == [1, 2] and set(user[2:]) == {2}  # the writes, then the republish at the stored version
+    assert team[:2] == [(1, (), (f"{u}-a",)), (2, (f"{u}-a",), ())] and set(team[2:]) == {(2, (f"{u}-a",), ())}
+    assert len({e.id for e in events[f"{u}-a"]}) == len(events[f"{u}-a"])  # a republish is a new message
+
+
+async def test_republish_needs_the_directory_scope(api):
+    r = await api.share.post("/v1/directory/republish", headers=api.auth("bob"))
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"

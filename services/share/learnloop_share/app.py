@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from learnloop_shared.events import ShareBuiltOn, SharePublished, ShareRequested, ShareRetracted, ShareRevised
+from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.recovery import Step
 from learnloop_shared.runtime import Runtime, ServiceDefinition
@@ -37,6 +38,11 @@ def recovery(rt: Runtime[ShareSettings], deps: ShareDeps) -> Mapping[str, Step]:
     return {"fanouts": deps.fanout.redrive_recent}
 
 
+def jobs(rt: Runtime[ShareSettings], deps: ShareDeps) -> Sequence[Job]:
+    """Worker-side: directory republishes that are waiting (or whose runner died)."""
+    return [Job("directory-republish", deps.republish_runner.run_due, every_s=rt.settings.republish_poll_s)]
+
+
 SERVICE = ServiceDefinition[ShareSettings, ShareDeps](
     name="share",
     title="Learnloop share service",
@@ -45,4 +51,5 @@ SERVICE = ServiceDefinition[ShareSettings, ShareDeps](
     build_deps=build_deps,
     consumers=consumers,
     recovery=recovery,
+    jobs=jobs,
 )

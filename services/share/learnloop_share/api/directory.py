@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, status
 from learnloop_shared.http.problems import Problem, forbidden, not_found
 from learnloop_shared.http.security import CurrentPrincipal
 from learnloop_shared.ids import IdPath
 
 from ..deps import Deps
 from ..domain import rules
-from ..domain.directory import Team, TeamIn, User, UserIn, UsersSync, UsersSynced
+from ..domain.directory import Republished, Team, TeamIn, User, UserIn, UsersSync, UsersSynced
 from ..domain.teams import find_cycle
 from ..domain.topics import MAX_TOPIC_LENGTH, normalize_topic
 
@@ -91,3 +91,15 @@ async def get_team(team_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Team:
     if team is None:
         raise not_found("team")
     return team
+
+
+@router.post("/directory/republish", status_code=status.HTTP_202_ACCEPTED, response_model=Republished)
+async def republish(me: CurrentPrincipal, deps: Deps) -> Republished:
+    """Send every user and team again on ``learnloop.directory`` (to rebuild a copy), in the background.
+
+    Answers the directory's counts now. A request while an earlier one still waits joins it; a request
+    while one runs is a new republish (everything is sent again, from the start)."""
+    if not rules.can_write_directory(me):
+        raise forbidden(f"scope {rules.DIRECTORY_WRITE} is required")
+    requested = await deps.republishing.request()
+    return Republished(users=requested.users, teams=requested.teams)

@@ -76,3 +76,10 @@ class Team(BaseModel):
     teams: list[str] = Field(default_factory=list)
     managers: list[str] = Field(default_factory=list)
     updated_at: datetime
+
+
+class Republished(BaseModel):
+    """``POST /v1/directory/republish``: how many users and teams the directory has now (all to be re-sent)."""
+
+    users: int
+    teams: int
