@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from learnloop_shared.documents import Doc
 from learnloop_shared.events import utcnow
-from learnloop_shared.kafka import progress
 from learnloop_shared.outbox import Outbox, retry_transient
 
 from ..storage.republish import DONE, TEAMS, USERS, LeaseLost, RepublishStore
@@ -68,7 +67,6 @@ class Republishing:
                 pos = await self._users(job_id, owner, pos)
             else:
                 pos = await self._teams(job_id, owner, pos)
-            progress.beat()
         return await self._store.finish(job_id, owner, utcnow())
 
     @retry_transient
