@@ -1,6 +1,7 @@
-"""Directory republish against the real database and broker: every user and team re-sent once with its
-stored version, in batches with checkpoints; a runner killed mid-job is resumed by another from its
-checkpoint without gaps or repeats; requests join a waiting job."""
+"""Directory events against the real database and broker. Republish: every user and team re-sent once with
+its stored version, in batches with checkpoints; a runner killed mid-job is resumed by another from its
+checkpoint without gaps or repeats; requests join a waiting job. Writes: concurrent PUTs of one user or
+team each get their own version and event."""
 
 from __future__ import annotations
 
@@ -153,3 +154,19 @@ async def test_a_request_joins_a_waiting_job_and_one_while_it_runs_starts_anothe
     third = await republishing.request()
     assert third.job_id != first.job_id and not third.joined
     assert await env.db["directory_republish"].count_documents({"state": "waiting"}) == 1
+
+
+async def test_concurrent_writes_of_one_user_and_team_each_get_their_own_version_and_event(env):
+    from learnloop_share.usecases.directory import DirectoryWrites
+
+    writes = DirectoryWrites(env.directory, env.outbox, env.topic, SOURCE)
+    await asyncio.gather(*(writes.put_user("racer", UserIn(name=f"Racer {i}")) for i in range(8)))
+    await asyncio.gather(*(writes.put_team("crew", TeamIn(name=f"Crew {i}", members=["racer"])) for i in range(8)))
+
+    events = await env.events()
+    users = sorted(e.data.version for e in events if isinstance(e.data, DirectoryUserChanged))
+    teams = sorted(e.data.version for e in events if isinstance(e.data, DirectoryTeamChanged))
+    assert users == list(range(1, 9)) and teams == list(range(1, 9))
+    stored = await env.db["users"].find_one({"_id": "racer"})
+    [latest] = [e.data for e in events if isinstance(e.data, DirectoryUserChanged) and e.data.version == 8]
+    assert stored["version"] == 8 and latest.name == stored["name"]  # the newest version is what is stored
