@@ -70,7 +70,8 @@ async def test_reports_per_team_for_authors_and_managers(api, unique):
     async def copied():
         r = await get(api, f"/v1/shares/{first}/report", ids["ann"])
         assert r.status_code == 200, r.text
-        return {row["team_id"] for row in r.json()["by_team"]} == {alpha, sub, beta} and r.json()
+        seen = {(row["team_id"], row["recipients"]) for row in r.json()["by_team"]}
+        return seen == {(alpha, 3), (sub, 1), (beta, 1)} and r.json()  # every team applied, nesting included
 
     report = await eventually(copied, timeout=30)
     assert report["totals"] == {
@@ -146,3 +147,40 @@ async def test_reports_per_team_for_authors_and_managers(api, unique):
         "pending",
     )
     assert (b1["teams"], b1["opened_at"] != "", b1["rating"], b1["check_score"]) == (beta, True, "", "")
+
+
+async def test_a_republish_rebuilds_learns_copy(api, stack, unique):
+    """Learn's copy of this test's users and teams is wiped; a republish brings it back whole (the copy
+    takes the republished versions because it no longer has them)."""
+    from pymongo import AsyncMongoClient
+
+    ids = await directory(api, unique)
+    alpha = f"alpha-{unique}"
+    first = await publish(api, ids["ann"], [ids["a1"], ids["a3"]], "Rebuilt")
+
+    async def both_rows() -> bool:
+        r = await get(api, f"/v1/shares/{first}/report", ids["ma"])
+        return r.status_code == 200 and [row["team_id"] for row in r.json()["by_team"]] == [alpha, f"sub-{unique}"]
+
+    await eventually(both_rows)
+    client: AsyncMongoClient = AsyncMongoClient(stack.infra.mongo_url_for("learn"))
+    db = client[f"{stack.db_prefix}_learn"]
+    try:
+        mine = {"_id": {"$regex": f"-{unique}$"}}
+        for coll in ("dir_users", "dir_teams", "memberships"):
+            await db[coll].delete_many(mine)
+        r = await get(api, f"/v1/shares/{first}/report", ids["ma"])
+        assert r.status_code == 404  # learn no longer knows ma manages anything
+
+        r = await api.share.post("/v1/directory/republish", headers=api.auth("admin", *ADMIN))
+        assert r.status_code == 202, r.text
+        await eventually(both_rows, timeout=60)
+
+        async def users_back() -> bool:
+            return await db["dir_users"].count_documents(mine) == len(ids)
+
+        await eventually(users_back)
+        doc = await db["dir_teams"].find_one({"_id": alpha})
+        assert doc["managers"] == [ids["ma"]] and doc["version"] == 1
+    finally:
+        await client.close()
