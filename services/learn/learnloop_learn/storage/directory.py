@@ -118,9 +118,10 @@ class DirectoryCopy:
             ]
         )
 
-    async def direct_teams(self, users: Collection[str]) -> dict[str, list[str]]:
-        """The direct teams of those of ``users`` who are in any team."""
-        return {d["_id"]: list(d.get("teams", ())) async for d in find_in(self.memberships, "_id", users)}
+    async def direct_teams(self, users: Collection[str], among: Collection[str] | None = None) -> dict[str, list[str]]:
+        """The direct teams of those of ``users`` who are in any team (with ``among``: in any of those)."""
+        query = {"teams": {"$in": list(among)}} if among is not None else None
+        return {d["_id"]: list(d.get("teams", ())) async for d in find_in(self.memberships, "_id", users, query)}
 
     async def names(self, users: Collection[str]) -> dict[str, str]:
         return {d["_id"]: d.get("name", "") async for d in find_in(self.users, "_id", users, None, {"name": 1})}

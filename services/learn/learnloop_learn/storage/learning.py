@@ -138,6 +138,8 @@ class LearningStore:
         return [([int(x) for x in r["_id"]], int(r["n"])) for r in rows]
 
     async def progress_of(self, share_id: str, users: Sequence[str]) -> dict[str, Doc]:
+        if not users:
+            return {}
         ids = [f"{share_id}|{u}" for u in users]
         return {d["user_id"]: d async for d in self.progress.find({"_id": {"$in": ids}})}
 

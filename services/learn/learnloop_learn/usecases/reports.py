@@ -55,11 +55,14 @@ class Reports:
         now = utcnow()
         async for bucket in self._store.audience.with_stored_at(share["_id"]):
             users: list[str] = bucket["users"]
-            direct = await self._directory.direct_teams(users)
-            progress = await self._store.progress_of(share["_id"], users)
-            for u in users:
+            # A manager's teams are closed under nesting: a recipient belongs to one of them iff one of
+            # their DIRECT teams is one of them, so only those memberships (and their progress) are read.
+            direct = await self._directory.direct_teams(users, visible)
+            counted = users if visible is None else [u for u in users if u in direct]
+            progress = await self._store.progress_of(share["_id"], counted)
+            for u in counted:
                 report.add(
-                    graph.teams_of(direct.get(u, ())), facts_of(progress.get(u), share, bucket["stored_at"], now)
+                    graph.teams_of(direct.get(u, ())), facts_of(progress.get(u), share, bucket.get("stored_at"), now)
                 )
         if visible is not None and report.totals.recipients == 0:
             return None  # none of their teams received it
@@ -75,7 +78,7 @@ class Reports:
             direct = await self._directory.direct_teams(users)
             names = await self._directory.names(users)
             progress = await self._store.progress_of(share["_id"], users)
-            at = bucket["stored_at"]
+            at = bucket.get("stored_at")
             yield export.lines(
                 [
                     export.row(
@@ -123,7 +126,7 @@ class Reports:
                 if (share := shares.get(sid)) is None:
                     continue
                 for u in b["users"]:
-                    counts[sid].add(facts_of(progress.get(f"{sid}|{u}"), share, b["stored_at"], now))
+                    counts[sid].add(facts_of(progress.get(f"{sid}|{u}"), share, b.get("stored_at"), now))
         items = [
             TeamShare(
                 share_id=sid,
