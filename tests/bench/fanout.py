@@ -5,8 +5,9 @@ notification stored, the rate of each stage (fan-out produced, notify stored, le
 peak RSS of each service process; in the same run it measures the baselines underneath (raw aiokafka
 produce and consume of as many same-size messages on the same broker, raw ``insert_many`` of as many
 documents into the same database) and prints each stage's rate as a ratio to its baseline.
-Then, on the same stack, the acknowledgement run (see :mod:`.acks`) and the reminder run (see
-:mod:`.reminders`). ``--only fanout``, ``--only acks`` or ``--only reminders`` runs one part.
+Then, on the same stack, the acknowledgement run (see :mod:`.acks`), the reminder run (see
+:mod:`.reminders`) and the report run (see :mod:`.reports`). ``--only fanout``, ``--only acks``,
+``--only reminders`` or ``--only reports`` runs one part.
 Results go to ``var/bench/latest.json``.
 """
 
@@ -36,6 +37,7 @@ from pymongo import AsyncMongoClient
 from .acks import AckRun, ack_run, ack_table
 from .common import BATCH, CpuMeter, RssSampler, cpu_seconds, out, process_ids, seed_users, wait_counted
 from .reminders import ReminderRun, reminder_run, reminder_table
+from .reports import ReportRun, report_run, report_table
 
 log = logging.getLogger("bench")
 # A consumer stage's rate is N / (last - first stored). It needs enough batches to mean anything: the
@@ -242,8 +244,8 @@ class AckOptions:
 
 
 async def main_async(
-    sizes: list[int], var: Path, acks: AckOptions | None, reminders: int | None = None
-) -> tuple[list[Run], AckRun | None, ReminderRun | None]:
+    sizes: list[int], var: Path, acks: AckOptions | None, reminders: int | None = None, reports: int | None = None
+) -> tuple[list[Run], AckRun | None, ReminderRun | None, ReportRun | None]:
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
     secret = ensure_local_secret(var / "auth-secret")
@@ -266,6 +268,7 @@ async def main_async(
     runs: list[Run] = []
     ack: AckRun | None = None
     reminded: ReminderRun | None = None
+    reported: ReportRun | None = None
     total = 0
     try:
         for n in sizes:
@@ -283,20 +286,25 @@ async def main_async(
             ack = await ack_run(stack, secret, admin_token, acks.count, acks.clients, acks.storm)
         if reminders:
             reminded = await reminder_run(stack, secret, admin_token, reminders)
+        if reports:
+            reported = await report_run(stack, secret, reports)
     finally:
         for client in clients.values():
             await client.close()
         await asyncio.to_thread(stack.stop)
-    return runs, ack, reminded
+    return runs, ack, reminded, reported
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated audience sizes")
     parser.add_argument(
-        "--only", choices=("fanout", "acks", "reminders"), help="run only the fan-out, acknowledgement or reminder part"
+        "--only",
+        choices=("fanout", "acks", "reminders", "reports"),
+        help="run only the fan-out, acknowledgement, reminder or report part",
     )
     parser.add_argument("--reminders", type=int, default=100_000, help="pending recipients in the reminder run")
+    parser.add_argument("--reports", type=int, default=100_000, help="recipients of the share in the report run")
     parser.add_argument("--acks", type=int, default=5000, help="acknowledgements per series (of 10,000 recipients)")
     parser.add_argument("--ack-clients", type=int, default=16, help="concurrent clients posting acknowledgements")
     parser.add_argument("--no-storm", action="store_true", help="skip the series posted while deliveries are consumed")
@@ -306,8 +314,9 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] if args.only in (None, "fanout") else []
     acks = AckOptions(args.acks, args.ack_clients, not args.no_storm) if args.only in (None, "acks") else None
     reminders = args.reminders if args.only in (None, "reminders") else None
+    reports = args.reports if args.only in (None, "reports") else None
     var = Path(args.var).resolve()
-    runs, ack, reminded = asyncio.run(main_async(sizes, var / "run", acks, reminders))
+    runs, ack, reminded, reported = asyncio.run(main_async(sizes, var / "run", acks, reminders, reports))
     result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "host": {"cpus": os.cpu_count()}}
     if runs:
         out()
@@ -333,6 +342,12 @@ def main() -> None:
         out()
         out("Ratio: recipients reminded per second (round start → last reminder stored by notify) ÷ raw insert_many.")
         result["reminders"] = {**asdict(reminded), "ratio": reminded.ratio}
+    if reported is not None:
+        out()
+        out(report_table(reported))
+        out()
+        out("Ratio: CSV rows/s (streamed over HTTP and parsed) ÷ raw rows/s (the same documents read by _id ranges).")
+        result["reports"] = {**asdict(reported), "ratio": reported.ratio}
     (var / "latest.json").write_text(json.dumps(result, indent=2))
     out(f"written {var / 'latest.json'}")
 

@@ -41,6 +41,7 @@ class World:
     retractable: str = ""  # authored by alice, for DELETE (so own_share stays unretracted for the others)
     question: str = ""  # alice's private question about received_share
     checked_share: str = ""  # authored by carol, with a knowledge check, delivered to alice
+    led_team: str = ""  # managed by alice, bob a member (kept apart from ``team``, which a row rewrites)
 
     def headers(self, role: str) -> dict[str, str]:
         if role == "anonymous":
@@ -115,6 +116,17 @@ async def world(stack) -> AsyncIterator[World]:
         return r.status_code == 200
 
     await eventually(checkable)
+    w.led_team = f"led-{u}"
+    r = await api.share.put(
+        f"/v1/teams/{w.led_team}", json={"name": "Led", "members": [bob], "managers": [alice]}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+
+    async def copied() -> bool:  # learn's directory copy has the team (through directory events)
+        r = await api.learn.get(f"/v1/teams/{w.led_team}/learning", headers=api.auth(alice))
+        return r.status_code == 200
+
+    await eventually(copied)
     yield w
     await api.close()
 
@@ -286,6 +298,27 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         "/v1/shares/{share_id}/checks/attempts",
         expect(201, 404, 404, 404, 404),  # recipients only
         lambda w: (f"/v1/shares/{w.checked_share}/checks/attempts", {"answers": [1]}),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/report",
+        OWNER_ONLY,  # the author, or a manager of a team that received it (bob, a recipient, is neither)
+        lambda w: (f"/v1/shares/{w.own_share}/report", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/report.csv",
+        OWNER_ONLY,
+        lambda w: (f"/v1/shares/{w.own_share}/report.csv", None),
+    ),
+    (
+        "learn",
+        "GET",
+        "/v1/teams/{team_id}/learning",
+        OWNER_ONLY,  # the team's managers (bob is a member, not a manager)
+        lambda w: (f"/v1/teams/{w.led_team}/learning", None),
     ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),

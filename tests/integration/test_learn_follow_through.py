@@ -75,7 +75,9 @@ async def test_share_events_keep_the_share_and_its_round_plan_current(infra, mon
         ServiceSettings, infra, service_name=f"learn-{unique}", data_dir=Path(tempfile.mkdtemp(prefix="faust-"))
     )
     deps = SimpleNamespace(
-        on_shares=ShareHandlers(FollowShares(store)), on_deliveries=SimpleNamespace(on_delivered=None)
+        on_shares=ShareHandlers(FollowShares(store)),
+        on_deliveries=SimpleNamespace(on_delivered=None),
+        on_directory=SimpleNamespace(on_user_changed=None, on_team_changed=None),
     )
     rt = SimpleNamespace(settings=SimpleNamespace(topics=Topics(shares=topic, deliveries=f"unused-{unique}")))
     [spec] = [s for s in consumers(rt, deps) if s.name == "shares"]  # type: ignore[arg-type]

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.events import ShareBuiltOn, ShareDelivered, SharePublished, ShareRetracted, ShareRevised
+from learnloop_shared.events import (
+    DirectoryTeamChanged,
+    DirectoryUserChanged,
+    ShareBuiltOn,
+    ShareDelivered,
+    SharePublished,
+    ShareRetracted,
+    ShareRevised,
+)
 from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import checks, learning, progress, questions, reminders, state
+from .api import checks, learning, progress, questions, reminders, reports, state
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -33,6 +41,14 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
             handlers={ShareDelivered: deps.on_deliveries.on_delivered},
             bulk=True,  # one event per recipient
         ),
+        ConsumerSpec(
+            name="directory",
+            topic=t.directory,
+            handlers={
+                DirectoryUserChanged: deps.on_directory.on_user_changed,
+                DirectoryTeamChanged: deps.on_directory.on_team_changed,
+            },
+        ),
     ]
 
 
@@ -45,7 +61,15 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
     name="learn",
     title="Learnloop learn service",
     settings_cls=LearnSettings,
-    routers=[learning.router, progress.router, state.router, questions.router, reminders.router, checks.router],
+    routers=[
+        learning.router,
+        progress.router,
+        state.router,
+        questions.router,
+        reminders.router,
+        checks.router,
+        reports.router,
+    ],
     build_deps=build_deps,
     consumers=consumers,
     jobs=jobs,

@@ -11,9 +11,11 @@ from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
 from .jobs.rounds import RoundRunner
+from .messaging.directory import DirectoryHandlers
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
 from .storage.checks import CheckStore
+from .storage.directory import DirectoryCopy
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_completed_progress, adopt_legacy_recipients
 from .storage.questions import QuestionStore
@@ -22,9 +24,11 @@ from .storage.state import StateReader
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
 from .usecases.checking import Checking
+from .usecases.directory import KeepDirectory
 from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
+from .usecases.reports import Reports
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class LearnDeps:
     round_runner: RoundRunner
     checks: CheckStore
     checking: Checking
+    directory: DirectoryCopy
+    on_directory: DirectoryHandlers
+    reports: Reports
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -53,6 +60,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     settings = rt.settings
     rounds = RoundStore(rt.db)
     await rounds.ensure_indexes()
+    directory = DirectoryCopy(rt.db)
+    await directory.ensure_indexes()
     reminding = Reminding(
         rounds,
         rt.outbox,
@@ -75,6 +84,9 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         round_runner=RoundRunner(rounds, reminding, settings.rounds_lease_s),
         checks=checks,
         checking=Checking(checks, acknowledging, rt.outbox, settings.topics.acknowledgements, rt.source),
+        directory=directory,
+        on_directory=DirectoryHandlers(KeepDirectory(directory)),
+        reports=Reports(store, directory),
     )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from learnloop_shared.mongo import Doc, upsert_many
+from learnloop_shared.mongo import Doc, find_in, upsert_many
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -146,8 +146,14 @@ class LearningStore:
         return [([int(x) for x in r["_id"]], int(r["n"])) for r in rows]
 
     async def progress_of(self, share_id: str, users: Sequence[str]) -> dict[str, Doc]:
+        if not users:
+            return {}
         ids = [f"{share_id}|{u}" for u in users]
         return {d["user_id"]: d async for d in self.progress.find({"_id": {"$in": ids}})}
+
+    async def progress_by_id(self, ids: Sequence[str]) -> dict[str, Doc]:
+        """Progress documents by ``_id`` (``<share>|<user>``), a chunk of ids per query (``find_in``)."""
+        return {d["_id"]: d async for d in find_in(self.progress, "_id", ids)}
 
     async def pending_for(self, user_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Doc]:
         """Up to ``limit`` shares delivered to the user, not retracted and not completed (current confirm

@@ -100,6 +100,37 @@ class RecipientBuckets:
         async for doc in self.coll.find(query, {"users": 1}).sort("_id", ASCENDING).batch_size(20):
             yield doc
 
+    async def with_stored_at(self, share_id: str) -> AsyncIterator[Doc]:
+        """The share's buckets in ``_id`` order: ``users`` and ``stored_at`` (when learn stored them)."""
+        query = {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}
+        async for doc in self.coll.find(query, {"users": 1, "stored_at": 1}).sort("_id", ASCENDING).batch_size(20):
+            yield doc
+
+    async def newest_shares_of_any(self, users: Sequence[str], after: After | None, limit: int) -> list[Doc]:
+        """``{share_id, delivered_at}`` of up to ``limit`` shares delivered to any of ``users``, newest first
+        (then by id, descending), strictly after ``after``. The cursor is read only as far as needed: one
+        share can match in many buckets."""
+        query: Doc = {"users": {"$in": list(users)}, **newest_first_after(after, "delivered_at", "share_id")}
+        cursor = self.coll.find(query, {"_id": 0, "share_id": 1, "delivered_at": 1})
+        found: dict[str, Doc] = {}
+        async for doc in cursor.sort([("delivered_at", DESCENDING), ("share_id", DESCENDING)]).batch_size(100):
+            found.setdefault(doc["share_id"], doc)
+            if len(found) == limit:
+                break
+        await cursor.close()
+        return list(found.values())
+
+    async def recipients_among(self, share_ids: Sequence[str], users: Sequence[str]) -> AsyncIterator[Doc]:
+        """For each bucket of ``share_ids`` holding any of ``users``: ``{share_id, stored_at, users}`` with
+        ``users`` cut down to those of ``users`` it holds (a bucket's whole list is not read)."""
+        wanted = list(users)
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"users": {"$in": wanted}, "share_id": {"$in": list(share_ids)}}},
+            {"$project": {"_id": 0, "share_id": 1, "stored_at": 1, "users": {"$setIntersection": ["$users", wanted]}}},
+        ]
+        async for doc in await self.coll.aggregate(pipeline):
+            yield doc
+
     async def newest_for(self, user_id: str, after: After | None, limit: int) -> list[Doc]:
         """``{share_id, delivered_at}`` of the user's shares, newest first, strictly after ``after``."""
         query: Doc = {"users": user_id, **newest_first_after(after, "delivered_at", "share_id")}
