@@ -9,7 +9,7 @@ from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import learning, progress, questions, reminders, state
+from .api import dashboard, learning, progress, questions, reminders, state, web
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -45,7 +45,15 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
     name="learn",
     title="Learnloop learn service",
     settings_cls=LearnSettings,
-    routers=[learning.router, progress.router, state.router, questions.router, reminders.router],
+    routers=[
+        learning.router,
+        progress.router,
+        state.router,
+        questions.router,
+        reminders.router,
+        dashboard.router,
+        web.router,
+    ],
     build_deps=build_deps,
     consumers=consumers,
     jobs=jobs,

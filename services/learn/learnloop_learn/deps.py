@@ -13,6 +13,8 @@ from .config import LearnSettings
 from .jobs.rounds import RoundRunner
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
+from .storage.changes import ShareChanges
+from .storage.dashboard import AuthorShares
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_completed_progress, adopt_legacy_recipients
 from .storage.questions import QuestionStore
@@ -20,6 +22,7 @@ from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
+from .usecases.dashboard import AuthorDashboard
 from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
@@ -37,6 +40,8 @@ class LearnDeps:
     rounds: RoundStore
     reminding: Reminding
     round_runner: RoundRunner
+    dashboard: AuthorDashboard
+    changes: ShareChanges
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -46,6 +51,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     await adopt_completed_progress(store)
     questions = QuestionStore(rt.db)
     await questions.ensure_indexes()
+    author_shares = AuthorShares(rt.db)
+    await author_shares.ensure_indexes()
     settings = rt.settings
     rounds = RoundStore(rt.db)
     await rounds.ensure_indexes()
@@ -67,6 +74,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         rounds=rounds,
         reminding=reminding,
         round_runner=RoundRunner(rounds, reminding, settings.rounds_lease_s),
+        dashboard=AuthorDashboard(store, author_shares),
+        changes=ShareChanges(rt.db),
     )
 
 
