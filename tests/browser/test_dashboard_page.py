@@ -188,9 +188,15 @@ async def test_dashboard_follows_a_share_live(api, stack, browser, unique, scree
 
     # Per team, when learn serves reports (bob and carol are in one team).
     if report.status_code == 200:
-        await expect(page.locator(f"#teams tr[data-team-id='{ids['team']}'] td[data-key='recipients']")).to_have_text(
-            "2"
-        )
+        team_row = page.locator(f"#teams tr[data-team-id='{ids['team']}']")
+        await expect(team_row.locator("td[data-key='recipients']")).to_have_text("2")
+        await expect(team_row.locator("td[data-key='learned']")).to_have_text("1")
+        async with page.expect_download() as download:
+            await page.get_by_role("button", name="Download CSV").click()
+        csv = await download.value
+        assert csv.suggested_filename == f"share-{sid}.csv"
+        lines = (await csv.path()).read_text(encoding="utf-8").splitlines()
+        assert lines[0].startswith("user_id,name,teams,") and len(lines) == 3
     else:
         await expect(page.locator("#teams-section")).to_be_hidden()
 

@@ -17,7 +17,7 @@
     { key: "opened", label: "Opened" },
     { key: "learned", label: "Learned" },
     { key: "applied", label: "Applied" },
-    { key: "passed", label: "Passed check" },
+    { key: "passed", label: "Passed check", short: "Passed" },
   ];
   const PATTERNS = ["solid", "diagonal", "dots", "cross", "vertical"];
 
@@ -220,15 +220,16 @@
   let chartSeq = 0;
 
   /**
-   * A horizontal bar chart: rows [{key, label, value, text}], bars scaled to `max`. Returns a figure with
+   * A horizontal bar chart: rows [{key, label, value, text, barText?}], bars scaled to `max`; `barText` (default
+   * `text`) is written beside the bar, `text` in the table. Returns a figure with
    * the SVG (role img, its summary as aria-label) and a visually hidden table with the same numbers.
    */
   function barChart(name, caption, rows, max, compact) {
     const prefix = `c${++chartSeq}`;
     const rowH = compact ? 16 : 26;
-    const labelW = compact ? 0 : 110;
-    const width = compact ? 220 : 520;
-    const barMax = width - labelW - (compact ? 40 : 70);
+    const labelW = compact ? 62 : 110;
+    const width = compact ? 260 : 520;
+    const barMax = width - labelW - (compact ? 40 : 90);
     const height = rows.length * rowH + 4;
     const summary = `${caption}: ${rows.map((r) => `${r.label} ${r.text}`).join(", ")}`;
     const chart = svg("svg", {
@@ -240,11 +241,11 @@
       const w = max > 0 ? Math.max(r.value > 0 ? 2 : 0, (r.value / max) * barMax) : 0;
       const pattern = PATTERNS[i % PATTERNS.length];
       const g = svg("g", { class: `bar bar-${i}`, "data-key": r.key });
-      if (!compact) g.append(svg("text", { x: 0, y: y + rowH * 0.62, class: "bar-label", text: r.label }));
+      g.append(svg("text", { x: 0, y: y + rowH * 0.62, class: "bar-label", text: compact ? r.short || r.label : r.label }));
       g.append(
         svg("rect", { x: labelW, y: y + 2, width: barMax, height: rowH - 6, class: "track" }),
         svg("rect", { x: labelW, y: y + 2, width: w, height: rowH - 6, fill: `url(#${prefix}-${pattern})`, class: "fill" }),
-        svg("text", { x: labelW + w + 4, y: y + rowH * 0.62, class: "bar-value", text: compact ? `${r.short || r.label[0]} ${r.text}` : r.text }),
+        svg("text", { x: labelW + w + 4, y: y + rowH * 0.62, class: "bar-value", text: r.barText || r.text }),
       );
       chart.append(g);
     });
@@ -259,7 +260,7 @@
 
   function funnelRows(counts, hasChecks) {
     return STAGES.filter((s) => s.key !== "passed" || hasChecks)
-      .map((s) => ({ key: s.key, label: s.label, short: s.label[0], value: count(counts[s.key]), text: String(count(counts[s.key])) }));
+      .map((s) => ({ key: s.key, label: s.label, short: s.short, value: count(counts[s.key]), text: String(count(counts[s.key])) }));
   }
 
   // ---- the list of the author's shares ----
@@ -425,7 +426,7 @@
     const questions = Array.isArray(checks.questions) ? checks.questions : [];
     const rows = questions.map((q) => ({
       key: String(q.index), label: `Q${count(q.index) + 1}`, value: Number(q.correct_rate) || 0,
-      text: attempted ? `${percent(q.correct_rate)} right` : "no attempts",
+      text: attempted ? `${percent(q.correct_rate)} right` : "no attempts", barText: attempted ? percent(q.correct_rate) : "—",
     }));
     const list = el("ol", { class: "check-questions" }, ...questions.map((q) => el("li", { text: String(q.question) })));
     ui.checks.replaceChildren(barChart("checks", "Correct answers per question (latest attempt)", rows, 1, false), list);
