@@ -166,6 +166,8 @@ async def test_dashboard_follows_a_share_live(api, stack, browser, unique, scree
     asked = page.locator(f"li.question[data-id='{qid}']")
     await asked.wait_for(timeout=15_000)
     assert await asked.locator(".q-text").text_content() == question
+    await expect(page.locator("#announcer")).to_have_text(f"New question from {carol}.")
+    await expect(page.locator("#questions-count")).to_have_text("(1)")
     await asked.get_by_label(f"Answer to: {question}").fill("Only if you commit before processing.")
     await asked.get_by_role("button", name="Answer").click()
     await expect(page.locator("#answer-result")).to_have_text("Answer sent.")

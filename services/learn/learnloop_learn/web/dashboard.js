@@ -32,6 +32,7 @@
     ratings: $("ratings"), ratingsSummary: $("ratings-summary"),
     checksSection: $("checks-section"), checks: $("checks"), checksSummary: $("checks-summary"),
     questions: $("questions"), questionsCount: $("questions-count"), questionsEmpty: $("questions-empty"),
+    questionsMore: $("questions-more"),
     answerResult: $("answer-result"),
     teamsSection: $("teams-section"), teams: $("teams"), teamsEmpty: $("teams-empty"), csv: $("csv"),
     announcer: $("announcer"),
@@ -45,6 +46,7 @@
     shareId: null, // the share shown in the share view
     view: null, // AbortController of the share view (its stream and requests)
     refreshTimer: null,
+    questionIds: null, // ids of the questions shown, once the share's questions were loaded
     seq: 0, // a response never overwrites what a newer request showed
     remindTimer: null,
     retryMs: 2000,
@@ -313,6 +315,7 @@
     if (state.view) state.view.abort();
     state.view = null;
     state.shareId = null;
+    state.questionIds = null;
     clearTimeout(state.refreshTimer);
     clearTimeout(state.remindTimer);
     setLive("offline", "Offline");
@@ -377,6 +380,8 @@
     const row = state.rows.get(id);
     const checks = fb.checks && typeof fb.checks === "object" ? fb.checks : null;
     const hasChecks = Boolean(checks || (row && row.has_checks));
+    const asked = count(fb.questions_total);
+    ui.questionsCount.textContent = asked ? `(${asked})` : "";
     ui.shareTitle.textContent = fb.title;
     document.title = `${fb.title} · Learnloop dashboard`;
     const meta = [`Requires: ${fb.requires || "learned"}`];
@@ -440,7 +445,12 @@
     const body = await r.json();
     if (!current()) return;
     const items = Array.isArray(body.items) ? body.items : [];
-    ui.questionsCount.textContent = items.length ? `(${items.length}${body.next_cursor ? "+" : ""})` : "";
+    // Questions that arrived while the page was open are announced (not those of the first load).
+    const known = state.questionIds;
+    const fresh = known ? items.filter((q) => !known.has(q.id)) : [];
+    state.questionIds = new Set([...(known || []), ...items.map((q) => q.id)]);
+    if (fresh.length) ui.announcer.textContent = fresh.length === 1 ? `New question from ${fresh[0].from}.` : `${fresh.length} new questions.`;
+    ui.questionsMore.hidden = !body.next_cursor;
     ui.questionsEmpty.hidden = items.length > 0;
     // Keep what the author is typing: a reload replaces the threads, not the answer boxes being filled in.
     const typing = new Map([...ui.questions.querySelectorAll("li.question")].map((li) => [li.dataset.id, li.querySelector("input").value]));
