@@ -93,8 +93,8 @@
     const s = Math.round(Number(seconds));
     if (s < 60) return `${s} s`;
     if (s < 3600) return `${Math.round(s / 60)} min`;
-    if (s < 86400) return `${(s / 3600).toFixed(1)} h`;
-    return `${(s / 86400).toFixed(1)} d`;
+    if (s < 86400) return `${Number((s / 3600).toFixed(1))} h`;
+    return `${Number((s / 86400).toFixed(1))} d`;
   }
 
   const count = (x) => (Number.isFinite(Number(x)) ? Number(x) : 0);
