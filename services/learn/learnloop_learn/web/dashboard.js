@@ -47,6 +47,8 @@
     view: null, // AbortController of the share view (its stream and requests)
     refreshTimer: null,
     questionIds: null, // ids of the questions shown, once the share's questions were loaded
+    recipients: 0, // of the share shown (from its feedback)
+    lastRefresh: 0, // when its feedback was last asked for (ms)
     seq: 0, // a response never overwrites what a newer request showed
     remindTimer: null,
     retryMs: 2000,
@@ -316,6 +318,7 @@
     state.view = null;
     state.shareId = null;
     state.questionIds = null;
+    state.recipients = 0;
     clearTimeout(state.refreshTimer);
     clearTimeout(state.remindTimer);
     setLive("offline", "Offline");
@@ -342,9 +345,15 @@
     stream(state.view, id);
   }
 
+  /** Each refetch counts the share's acknowledgements on the server: a large audience is refetched less often. */
+  function refreshGapMs() {
+    return state.recipients > 100000 ? 15000 : state.recipients > 10000 ? 5000 : 0;
+  }
+
   function scheduleRefresh() {
     clearTimeout(state.refreshTimer);
-    state.refreshTimer = setTimeout(() => refreshShare(), REFRESH_DEBOUNCE_MS);
+    const wait = Math.max(REFRESH_DEBOUNCE_MS, state.lastRefresh + refreshGapMs() - Date.now());
+    state.refreshTimer = setTimeout(() => refreshShare(), wait);
   }
 
   async function refreshShare() {
@@ -352,6 +361,7 @@
     const view = state.view;
     if (!id || !view) return;
     const seq = ++state.seq;
+    state.lastRefresh = Date.now();
     const opts = { signal: view.signal };
     const current = () => state.shareId === id && state.view === view && seq === state.seq;
     await Promise.all([
@@ -380,6 +390,7 @@
     const row = state.rows.get(id);
     const checks = fb.checks && typeof fb.checks === "object" ? fb.checks : null;
     const hasChecks = Boolean(checks || (row && row.has_checks));
+    state.recipients = count(fb.recipients);
     const asked = count(fb.questions_total);
     ui.questionsCount.textContent = asked ? `(${asked})` : "";
     ui.shareTitle.textContent = fb.title;
