@@ -166,6 +166,8 @@ def _print_banner(stack: LocalStack, infra: LocalInfra, var: Path, tokens: dict[
     _out()
     _out("Inbox page (live; open it for bob, then share something with the platform team):")
     _out(f"  {stack.url('notify')}/inbox#token={tokens['bob']}")
+    _out("Author's dashboard (live; alice's shares, their funnels, questions to answer):")
+    _out(f"  {stack.url('learn')}/dashboard#token={tokens['alice']}")
     _out()
     _out("Try:")
     _out(

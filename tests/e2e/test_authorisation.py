@@ -320,6 +320,14 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         OWNER_ONLY,  # the team's managers (bob is a member, not a manager)
         lambda w: (f"/v1/teams/{w.led_team}/learning", None),
     ),
+    ("learn", "GET", "/v1/me/shares", ALL, lambda w: ("/v1/me/shares", None)),  # each caller's own shares
+    (
+        "learn",
+        "GET",
+        "/v1/shares/{share_id}/feedback/stream",
+        OWNER_ONLY,  # the author only, like the feedback it announces
+        lambda w: (f"/v1/shares/{w.own_share}/feedback/stream", None),
+    ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
     ("notify", "GET", "/v1/notifications/unread-count", ALL, lambda w: ("/v1/notifications/unread-count", None)),
@@ -359,15 +367,23 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         expect(204, 404, 404, 404, 404),
         lambda w: (f"/v1/webhooks/{w.webhook}", None),
     ),
-    # no token needed (documented): health, and notify's inbox page, which holds no data
+    # no token needed (documented): health, notify's inbox page and learn's dashboard page, which hold no data
     *[(s, "GET", "/healthz", PUBLIC, lambda w: ("/healthz", None)) for s in SERVICES],
     *[(s, "GET", "/readyz", PUBLIC, lambda w: ("/readyz", None)) for s in SERVICES],
     ("notify", "GET", "/", expect(307, 307, 307, 307, 307, 307), lambda w: ("/", None)),
     ("notify", "GET", "/inbox", PUBLIC, lambda w: ("/inbox", None)),
     ("notify", "GET", "/inbox/{name}", PUBLIC, lambda w: ("/inbox/inbox.js", None)),
+    ("learn", "GET", "/dashboard", PUBLIC, lambda w: ("/dashboard", None)),  # the author's dashboard page
+    ("learn", "GET", "/dashboard/{name}", PUBLIC, lambda w: ("/dashboard/dashboard.js", None)),
 ]
 # Routes left out of the OpenAPI document on purpose; GET /metrics exists only with OTEL_METRICS_EXPORTER=prometheus.
-HIDDEN = {("notify", "GET", "/"), ("notify", "GET", "/inbox"), ("notify", "GET", "/inbox/{name}")}
+HIDDEN = {
+    ("notify", "GET", "/"),
+    ("notify", "GET", "/inbox"),
+    ("notify", "GET", "/inbox/{name}"),
+    ("learn", "GET", "/dashboard"),
+    ("learn", "GET", "/dashboard/{name}"),
+}
 
 
 async def _call(client: httpx.AsyncClient, method: str, path: str, body: Any, headers: dict[str, str]) -> int:

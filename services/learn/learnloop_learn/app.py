@@ -17,7 +17,7 @@ from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import checks, learning, progress, questions, reminders, reports, state
+from .api import checks, dashboard, learning, progress, questions, reminders, reports, state, web
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -69,6 +69,8 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
         reminders.router,
         checks.router,
         reports.router,
+        dashboard.router,
+        web.router,
     ],
     build_deps=build_deps,
     consumers=consumers,

@@ -14,7 +14,9 @@ from .jobs.rounds import RoundRunner
 from .messaging.directory import DirectoryHandlers
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
+from .storage.changes import ShareChanges
 from .storage.checks import CheckStore
+from .storage.dashboard import AuthorShares
 from .storage.directory import DirectoryCopy
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_completed_progress, adopt_legacy_recipients
@@ -24,6 +26,7 @@ from .storage.state import StateReader
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
 from .usecases.checking import Checking
+from .usecases.dashboard import AuthorDashboard
 from .usecases.directory import KeepDirectory
 from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
@@ -48,6 +51,8 @@ class LearnDeps:
     directory: DirectoryCopy
     on_directory: DirectoryHandlers
     reports: Reports
+    dashboard: AuthorDashboard
+    changes: ShareChanges
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -57,6 +62,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     await adopt_completed_progress(store)
     questions = QuestionStore(rt.db)
     await questions.ensure_indexes()
+    author_shares = AuthorShares(rt.db)
+    await author_shares.ensure_indexes()
     settings = rt.settings
     rounds = RoundStore(rt.db)
     await rounds.ensure_indexes()
@@ -87,6 +94,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         directory=directory,
         on_directory=DirectoryHandlers(KeepDirectory(directory)),
         reports=Reports(store, directory),
+        dashboard=AuthorDashboard(store, author_shares),
+        changes=ShareChanges(rt.db),
     )
 
 

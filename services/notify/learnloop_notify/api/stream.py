@@ -23,6 +23,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from learnloop_shared.http.problems import Problem
 from learnloop_shared.http.security import CurrentPrincipal
+from learnloop_shared.http.sse import HEADERS, KEEPALIVE, KEEPALIVE_S, retry, sse
 
 from ..deps import Deps
 from ..domain.notifications import FeedEnded, FeedNotResumable, to_notification
@@ -30,7 +31,6 @@ from .notifications import IncludeRetracted
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 log = logging.getLogger(__name__)
-KEEPALIVE_S = 15.0
 
 
 def encode_token(token: Any) -> str:
@@ -54,14 +54,6 @@ def decode_token(value: str) -> dict[str, Any]:
     if not isinstance(data, str) or not data or not _HEX.match(data):
         raise Problem(422, "invalid Last-Event-ID")
     return {"_data": data}
-
-
-def sse(event: str, data: str, event_id: str | None = None) -> bytes:
-    lines = [f"event: {event}"]
-    if event_id:
-        lines.append(f"id: {event_id}")
-    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
-    return ("\n".join(lines) + "\n\n").encode()
 
 
 @router.get(
@@ -88,7 +80,7 @@ async def stream_notifications(
     async def events() -> AsyncIterator[bytes]:
         idle = 0.0
         try:
-            yield b"retry: 2000\n\n"
+            yield retry(2000)
             if reset:
                 yield sse("reset", "{}")
             while not await request.is_disconnected():
@@ -97,7 +89,7 @@ async def stream_notifications(
                     idle += 1.0
                     if idle >= KEEPALIVE_S:
                         idle = 0.0
-                        yield b": keep-alive\n\n"
+                        yield KEEPALIVE
                     continue
                 idle = 0.0
                 token, doc = change
@@ -113,5 +105,5 @@ async def stream_notifications(
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=dict(HEADERS),
     )
