@@ -111,6 +111,19 @@ def test_fast_delivery_encoding_matches_the_contract_encoder():
         assert decode(enc.encode(recipient)).data.recipient_id == recipient
     data = decode(enc.encode("bob")).data
     assert (data.requires, data.due_at, data.revision) == ("applied", doc["due_at"], 3)
+    assert data.has_checks is False
+
+
+def test_deliveries_say_a_share_has_a_check_and_never_carry_it():
+    from learnloop_share.usecases.deliveries import DeliveryEncoder
+
+    at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    check = {"question": "Which partition?", "choices": ["the key's", "any"], "answer": 0}
+    doc = {"_id": "s", "author_id": "alice", "title": "T", "created_at": at, "checks": [check], "pass_mark": 0.5}
+    raw = DeliveryEncoder(doc, "/learnloop/share", time=at).encode("bob")
+    assert decode(raw).data.has_checks is True
+    body = json.loads(raw)
+    assert "checks" not in body["data"] and "answer" not in raw.decode() and "Which partition" not in raw.decode()
 
 
 def _request_headers(**override: bytes | None) -> list[tuple[str, bytes]]:

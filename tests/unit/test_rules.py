@@ -40,3 +40,30 @@ def test_only_recipients_acknowledge_and_only_authors_read_feedback():
     assert learn_rules.can_read_feedback(p("alice"), "alice")
     assert not learn_rules.can_read_feedback(p("bob"), "alice")
     assert not learn_rules.can_read_feedback(p("wiki", "shares:publish"), "alice")
+
+
+def test_only_the_author_and_publishing_systems_see_a_checks_answer_key():
+    from datetime import UTC, datetime
+
+    from learnloop_share.api.shares import _as_seen_by
+    from learnloop_share.domain.shares import Audience, Share, ShareStatus
+    from learnloop_shared.events import CheckItem
+
+    share = Share(
+        id="s",
+        author_id="alice",
+        title="t",
+        audience=Audience(users=["bob"]),
+        status=ShareStatus.accepted,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        checks=[CheckItem(question="q", choices=("a", "b"), answer=0)],
+        has_checks=True,
+    )
+    for who, scopes, sees in [
+        ("alice", (), True),
+        ("wiki", ("shares:publish",), True),
+        ("bob", (), False),
+        ("admin", ("directory:write",), False),
+    ]:
+        seen = _as_seen_by(p(who, *scopes), share).model_dump(mode="json")
+        assert [("answer" in c) for c in seen["checks"]] == [sees], who

@@ -115,7 +115,8 @@ def test_fingerprint_of_a_request_without_the_new_fields_is_unchanged():
     import json
 
     d = draft()
-    before = {**d.model_dump(mode="json", exclude={"requires", "due_at", "reminders", "builds_on"})}
+    later = {"requires", "due_at", "reminders", "builds_on", "checks", "pass_mark", "max_attempts"}
+    before = {**d.model_dump(mode="json", exclude=later)}
     before["author_id"] = "alice"
     assert d.fingerprint("alice") == hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
     assert draft(requires="applied").fingerprint("alice") != d.fingerprint("alice")
@@ -179,3 +180,77 @@ def test_durations_round_trip_through_the_normal_form():
 
     for seconds in (1, 59, 60, 61, 3600, 3661, 86_400, 90_061, 366 * 86_400):
         assert reminder_seconds(format_duration(seconds)) == seconds
+
+
+# --- knowledge checks ----------------------------------------------------------------------------------
+CHECK = {"question": "Which offset is committed?", "choices": ["the last read", "the next to read"], "answer": 1}
+
+
+def test_checks_default_to_none_with_default_pass_mark_and_attempts():
+    d = draft()
+    assert (d.checks, d.pass_mark, d.max_attempts) == ([], 1.0, 3)
+
+
+def test_checks_are_accepted_with_their_limits():
+    d = draft(checks=[CHECK] * 10, pass_mark=0.5, max_attempts=20)
+    assert len(d.checks) == 10 and d.checks[0].answer == 1 and d.checks[0].choices == tuple(CHECK["choices"])
+    six = {**CHECK, "choices": list("abcdef"), "answer": 5}
+    assert draft(checks=[six], pass_mark=1, max_attempts=1).checks[0].answer == 5
+
+
+def _error_locs(**kw) -> list[str]:
+    with pytest.raises(ValidationError) as exc:
+        draft(**kw)
+    return [".".join(str(x) for x in e["loc"]) for e in exc.value.errors()]
+
+
+@pytest.mark.parametrize(
+    ("kw", "loc"),
+    [
+        ({"checks": [{**CHECK, "answer": 2}]}, "checks.0"),  # not the index of one of the 2 choices
+        ({"checks": [{**CHECK, "answer": -1}]}, "checks.0.answer"),
+        ({"checks": [{**CHECK, "choices": ["only one"], "answer": 0}]}, "checks.0.choices"),
+        ({"checks": [{**CHECK, "choices": list("abcdefg")}]}, "checks.0.choices"),
+        ({"checks": [CHECK] * 11}, "checks"),
+        ({"checks": [{**CHECK, "question": ""}]}, "checks.0.question"),
+        ({"checks": [{**CHECK, "choices": ["yes", ""]}]}, "checks.0"),
+        ({"checks": [{**CHECK, "question": "q" * 1001}]}, "checks.0.question"),
+        ({"checks": [{**CHECK, "hint": "x"}]}, "checks.0.hint"),  # unknown keys refused, like the rest of a draft
+        ({"checks": [{"question": "q", "choices": ["a", "b"]}]}, "checks.0.answer"),
+        ({"pass_mark": 0}, "pass_mark"),
+        ({"pass_mark": 1.5}, "pass_mark"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": 21}, "max_attempts"),
+    ],
+)
+def test_invalid_checks_are_refused_naming_the_field(kw, loc):
+    assert loc in _error_locs(**kw)
+
+
+def test_fingerprint_unchanged_by_default_check_settings_and_changed_by_checks():
+    plain = draft().fingerprint("alice")
+    assert draft(pass_mark=1.0, max_attempts=3, checks=[]).fingerprint("alice") == plain
+    assert draft(checks=[CHECK]).fingerprint("alice") != plain
+    assert draft(checks=[CHECK]).fingerprint("alice") != draft(checks=[{**CHECK, "answer": 0}]).fingerprint("alice")
+
+
+def test_share_without_answers_keeps_questions_and_drops_every_answer():
+    from datetime import UTC, datetime
+
+    from learnloop_share.domain.shares import Audience, Share, ShareStatus
+    from learnloop_shared.events import CheckItem
+
+    share = Share(
+        id="s",
+        author_id="alice",
+        title="t",
+        audience=Audience(users=["bob"]),
+        status=ShareStatus.accepted,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        checks=[CheckItem(**CHECK)],
+        has_checks=True,
+    )
+    assert share.model_dump(mode="json")["checks"] == [CHECK]
+    seen = share.without_answers().model_dump(mode="json")
+    assert seen["checks"] == [{"question": CHECK["question"], "choices": CHECK["choices"]}]
+    assert seen["has_checks"] is True

@@ -89,7 +89,10 @@ async def my_shares(
 
 
 def _as_seen_by(me: Principal, share: Share) -> Share:
-    """A share as the caller may see it: only the author sees whom it names."""
+    """A share as the caller may see it: only the author sees whom it names; only the author and publishing
+    systems see the answers of its knowledge check."""
+    if not rules.sees_answer_key(me, share.author_id):
+        share = share.without_answers()
     if rules.sees_recipients(me, share.author_id):
         return share
     return share.model_copy(update={"audience": share.audience.model_copy(update={"users": []}), "unknown_users": []})

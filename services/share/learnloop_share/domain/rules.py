@@ -36,3 +36,8 @@ def sees_recipients(p: Principal, author_id: str) -> bool:
     """Only the author sees whom a share names (its named and unknown users): a publishing system that
     is not the author sees the status and counts, not the learners' identities."""
     return author_id == p.sub
+
+
+def sees_answer_key(p: Principal, author_id: str) -> bool:
+    """The answers of a share's knowledge check: its author and publishing systems, never a recipient."""
+    return author_id == p.sub or p.has(SHARES_PUBLISH)

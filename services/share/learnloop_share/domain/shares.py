@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from learnloop_shared.events import utcnow
+from learnloop_shared.events import CheckItem, utcnow
+from learnloop_shared.events.contracts import MAX_CHECKS
 from learnloop_shared.ids import Id
 from pydantic import (
     AfterValidator,
@@ -72,6 +73,22 @@ class AudienceSpec(BaseModel):
         )
 
 
+class CheckDraft(CheckItem):
+    """A knowledge-check question as an author writes it: the contract's :class:`CheckItem` (its limits and
+    the rule that ``answer`` indexes one of the choices), refusing unknown keys like the rest of a draft."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CheckQuestion(BaseModel):
+    """A knowledge-check question as anyone but the author (or a publishing system) sees it: no answer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: str
+    choices: list[str]
+
+
 class ShareDraft(BaseModel):
     """The body of ``POST /v1/shares`` (and of a share request from another system)."""
 
@@ -91,6 +108,13 @@ class ShareDraft(BaseModel):
         max_length=MAX_BUILDS_ON,
         description="Ids of shares this one builds on; unknown or retracted ones are reported in unknown_builds_on",
     )
+    checks: list[CheckDraft] = Field(
+        default_factory=list,
+        max_length=MAX_CHECKS,
+        description="A knowledge check: questions with 2 to 6 choices, answer = index of the right choice",
+    )
+    pass_mark: float = Field(1.0, gt=0, le=1, description="The share of check questions to get right to pass")
+    max_attempts: int = Field(3, ge=1, le=20, description="Attempts a recipient has at the check")
 
     _due_in_future = field_validator("due_at")(_future)
     _reminders_in_order = field_validator("reminders")(_in_order)
@@ -114,7 +138,15 @@ class ShareDraft(BaseModel):
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-_LATER_DEFAULTS: dict[str, Any] = {"requires": "learned", "due_at": None, "reminders": [], "builds_on": []}
+_LATER_DEFAULTS: dict[str, Any] = {
+    "requires": "learned",
+    "due_at": None,
+    "reminders": [],
+    "builds_on": [],
+    "checks": [],
+    "pass_mark": 1.0,
+    "max_attempts": 3,
+}
 
 
 class Audience(BaseModel):
@@ -152,6 +184,18 @@ class Share(BaseModel):
     )
     revision: int = 1
     retracted_at: datetime | None = None
+    checks: list[CheckItem | CheckQuestion] = Field(
+        default_factory=list,
+        description="The knowledge check; the answers only for the author and publishing systems",
+    )
+    pass_mark: float = 1.0
+    max_attempts: int = 3
+    has_checks: bool = False
+
+    def without_answers(self) -> Share:
+        """The share with its check questions but never their answer key."""
+        questions = [CheckQuestion(question=c.question, choices=list(c.choices)) for c in self.checks]
+        return self.model_copy(update={"checks": questions})
 
 
 PATCHABLE = ("title", "summary", "url", "topics", "due_at", "reminders")

@@ -46,10 +46,7 @@ class ShareRequestHandlers:
                 continue
             data: ShareRequested = ev.data
             try:
-                draft = ShareDraft.model_validate(
-                    # TEMPORARY until ShareDraft takes knowledge checks (issue 13)
-                    data.model_dump(mode="json", exclude_none=True, exclude={"checks", "pass_mark", "max_attempts"})
-                )
+                draft = ShareDraft.model_validate(data.model_dump(mode="json", exclude_none=True))
             except ValidationError as exc:
                 rejected.append(Rejected(item, _reason(exc)))
                 continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from learnloop_shared.events import utcnow
+from learnloop_shared.events import CheckItem, utcnow
 from learnloop_shared.mongo import After, Doc, newest_first_after
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -53,7 +53,16 @@ def to_share(doc: Doc) -> Share:
         unknown_builds_on=doc.get("unknown_builds_on", []),
         revision=doc.get("revision", 1),
         retracted_at=doc.get("retracted_at"),
+        checks=checks_of(doc),
+        pass_mark=doc.get("pass_mark", 1.0),
+        max_attempts=doc.get("max_attempts", 3),
+        has_checks=bool(doc.get("checks")),
     )
+
+
+def checks_of(doc: Doc) -> list[CheckItem]:
+    """The share's knowledge check with its answer key (shares from before checks have none)."""
+    return [CheckItem.model_validate(c) for c in doc.get("checks") or []]
 
 
 class Shares:

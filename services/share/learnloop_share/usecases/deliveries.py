@@ -1,7 +1,8 @@
 """Encoding ``share.delivered`` events fast: one share, many recipients.
 
 Each delivery carries the share as it is when the batch is sent: its current title, ``requires``, ``due_at``
-and ``revision`` (a fan-out re-reads them as it goes, see :mod:`.fanout`).
+and ``revision`` (a fan-out re-reads them as it goes, see :mod:`.fanout`). Of a knowledge check it carries
+only ``has_checks``: deliveries reach recipients, the answer key must not.
 
 The event is serialized once per batch with placeholders for the two values that differ per
 recipient (event id and recipient id); each recipient's event is then three string joins instead of
@@ -41,6 +42,7 @@ def delivered_event(doc: Doc, recipient: str, source: str, time: datetime | None
             requires=doc.get("requires", "learned"),
             due_at=doc.get("due_at"),
             revision=doc.get("revision", 1),
+            has_checks=bool(doc.get("checks")),  # never the questions or their answers
         ),
         source=source,
         subject=doc["_id"],

@@ -30,7 +30,7 @@ from learnloop_shared.outbox import Outbox, retry_transient
 from ..domain.schedule import reminder_plan
 from ..domain.shares import Share, ShareDraft, ShareStatus
 from ..storage.directory import Directory
-from ..storage.shares import Shares, to_share
+from ..storage.shares import Shares, checks_of, to_share
 from .audience import check_audience
 
 
@@ -120,6 +120,10 @@ class ShareIntake:
             "revision": 1,
             "revisions": [{"revision": 1, "at": now}],
             "retracted_at": None,
+            # The answer key stays here and in learn: deliveries carry only ``has_checks`` (see deliveries.py).
+            "checks": [c.model_dump(mode="json") for c in draft.checks],
+            "pass_mark": draft.pass_mark,
+            "max_attempts": draft.max_attempts,
         }
         event = make_event(
             SharePublished(
@@ -135,6 +139,9 @@ class ShareIntake:
                 due_at=draft.due_at,
                 reminders=tuple(reminders),
                 builds_on=tuple(doc["builds_on"]),
+                checks=tuple(checks_of(doc)),
+                pass_mark=draft.pass_mark,
+                max_attempts=draft.max_attempts,
             ),
             source=self._source,
             subject=share_id,
