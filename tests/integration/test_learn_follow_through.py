@@ -246,6 +246,7 @@ async def test_acknowledging_again_is_new_after_a_reconfirming_revision_and_even
     infra, mongo, make_topics, unique
 ):
     from learnloop_learn.domain.acknowledgements import AckIn, Outcome
+    from learnloop_learn.storage.checks import CheckStore
     from learnloop_learn.usecases.acknowledging import Acknowledging
     from learnloop_shared.events import LearningAcknowledged, decode
     from learnloop_shared.outbox import Outbox
@@ -261,7 +262,7 @@ async def test_acknowledging_again_is_new_after_a_reconfirming_revision_and_even
     publisher = Publisher(settings)
     await publisher.start()
     outbox = Outbox(db, publisher)
-    acknowledging = Acknowledging(store, outbox, topic, "/test")
+    acknowledging = Acknowledging(store, CheckStore(db), outbox, topic, "/test")
     sid = "s1"
     await store.states.published([new_share(sid, "ann", "T", None, (), T0, "learned")])
 

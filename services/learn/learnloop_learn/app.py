@@ -9,7 +9,7 @@ from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import learning, progress, questions, reminders, state
+from .api import checks, learning, progress, questions, reminders, state
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -45,7 +45,7 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
     name="learn",
     title="Learnloop learn service",
     settings_cls=LearnSettings,
-    routers=[learning.router, progress.router, state.router, questions.router, reminders.router],
+    routers=[learning.router, progress.router, state.router, questions.router, reminders.router, checks.router],
     build_deps=build_deps,
     consumers=consumers,
     jobs=jobs,

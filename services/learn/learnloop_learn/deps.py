@@ -13,6 +13,7 @@ from .config import LearnSettings
 from .jobs.rounds import RoundRunner
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
+from .storage.checks import CheckStore
 from .storage.learning import LearningStore
 from .storage.migrations import adopt_completed_progress, adopt_legacy_recipients
 from .storage.questions import QuestionStore
@@ -20,6 +21,7 @@ from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
+from .usecases.checking import Checking
 from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
@@ -37,6 +39,8 @@ class LearnDeps:
     rounds: RoundStore
     reminding: Reminding
     round_runner: RoundRunner
+    checks: CheckStore
+    checking: Checking
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -56,9 +60,11 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         rt.source,
         RoundSettings(settings.rounds_lease_s, settings.rounds_batch_size, settings.manual_reminder_interval_s),
     )
+    checks = CheckStore(rt.db)
+    acknowledging = Acknowledging(store, checks, rt.outbox, settings.topics.acknowledgements, rt.source)
     return LearnDeps(
         store=store,
-        acknowledging=Acknowledging(store, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
+        acknowledging=acknowledging,
         on_deliveries=RecipientHandlers(RecordRecipients(store)),
         questions=questions,
         answering=Answering(questions, rt.outbox, rt.settings.topics.acknowledgements, rt.source),
@@ -67,6 +73,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         rounds=rounds,
         reminding=reminding,
         round_runner=RoundRunner(rounds, reminding, settings.rounds_lease_s),
+        checks=checks,
+        checking=Checking(checks, acknowledging, rt.outbox, settings.topics.acknowledgements, rt.source),
     )
 
 

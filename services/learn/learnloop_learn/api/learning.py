@@ -24,7 +24,9 @@ from ..domain.acknowledgements import (
     RevisionFeedback,
     summarize,
 )
+from ..domain.checks import checks_feedback, has_checks
 from ..domain.follow_through import Requires, completed_per_revision, confirm_cycle, split_counts
+from ..usecases.acknowledging import CheckNotPassed
 
 router = APIRouter(prefix="/v1", tags=["learning"])
 
@@ -35,6 +37,7 @@ router = APIRouter(prefix="/v1", tags=["learning"])
     status_code=201,
     responses={
         200: {"description": "Repeated, or a rating replaced", "model": Acknowledgement},
+        409: {"description": "`learned` on a share whose knowledge check the caller has not passed (problem details)"},
         410: {"description": "The share was retracted (problem details)"},
     },
 )
@@ -47,7 +50,12 @@ async def acknowledge(
         raise not_found("share")
     if rules.is_retracted(share):
         raise Problem(410, "the share was retracted: it takes no more acknowledgements")
-    ack = await deps.acknowledging.acknowledge(share, me.sub, body)
+    try:
+        ack = await deps.acknowledging.acknowledge(share, me.sub, body)
+    except CheckNotPassed:
+        raise Problem(
+            409, "pass the knowledge check first: passing it records 'learned' (POST …/checks/attempts)"
+        ) from None
     response.status_code = 201 if ack.outcome is Outcome.created else 200
     return ack
 
@@ -58,7 +66,8 @@ async def feedback(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Feedba
     if share is None or not rules.can_read_feedback(me, share["author_id"]):
         raise not_found("share")
     cycle = confirm_cycle(share)
-    counts, rating_sum = await deps.store.counts(share_id, cycle)
+    counts, ratings = await deps.store.counts_and_ratings(share_id, cycle)
+    totals = await deps.checks.totals(share_id, len(share.get("checks") or [])) if has_checks(share) else None
     asked, total = await deps.store.questions(share_id)
     questions = [
         Question(id=q["_id"], text=q["text"], at=q["at"], from_=q["user_id"], public=bool(q.get("public", False)))
@@ -73,8 +82,9 @@ async def feedback(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Feedba
         share["title"],
         recipients,
         counts,
-        rating_sum,
+        sum(value * n for value, n in ratings.items()),
         questions,
+        rating_distribution=ratings,
         questions_total=total,
         requires=share.get("requires", "learned"),
         due_at=share.get("due_at"),
@@ -84,6 +94,7 @@ async def feedback(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> Feedba
             for r in revisions
         ],
         built_upon=share.get("built_upon", 0),
+        checks=checks_feedback(share, totals) if totals is not None else None,
         **split_counts(recipients, completed, share.get("due_at"), utcnow()),
     )
 

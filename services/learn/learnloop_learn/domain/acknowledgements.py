@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .checks import ChecksFeedback
 from .follow_through import Requires, ack_cycle_suffix
 
 AckKindName = Literal["opened", "learned", "applied", "rated", "question"]
@@ -78,9 +80,16 @@ class Question(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+RATING_VALUES = ("1", "2", "3", "4", "5")
+
+
 class Ratings(BaseModel):
     count: int = 0
     average: float | None = None
+    distribution: dict[str, int] = Field(
+        default_factory=lambda: dict.fromkeys(RATING_VALUES, 0),
+        description='Recipients per rating, "1" to "5" (each key present)',
+    )
 
 
 class RevisionFeedback(BaseModel):
@@ -110,6 +119,7 @@ class Feedback(BaseModel):
     revision: int = 1
     revisions: list[RevisionFeedback] = Field(default_factory=list)
     built_upon: int = 0
+    checks: ChecksFeedback | None = Field(None, description="The knowledge check's results; null without a check")
 
 
 def summarize(
@@ -119,10 +129,16 @@ def summarize(
     counts: dict[str, int],
     rating_sum: int,
     questions: list[Question],
+    rating_distribution: Mapping[int, int] | None = None,
     **follow_through: Any,
 ) -> Feedback:
-    """Feedback for one share from the per-kind counts and the sum of current ratings."""
+    """Feedback for one share from the per-kind counts, the sum of current ratings and how many gave
+    each rating."""
     rated = counts.get("rated", 0)
+    distribution = dict.fromkeys(RATING_VALUES, 0)
+    for value, n in (rating_distribution or {}).items():
+        if str(value) in distribution:
+            distribution[str(value)] += int(n)
     return Feedback(
         share_id=share_id,
         title=title,
@@ -130,7 +146,9 @@ def summarize(
         opened=counts.get("opened", 0),
         learned=counts.get("learned", 0),
         applied=counts.get("applied", 0),
-        ratings=Ratings(count=rated, average=round(rating_sum / rated, 2) if rated else None),
+        ratings=Ratings(
+            count=rated, average=round(rating_sum / rated, 2) if rated else None, distribution=distribution
+        ),
         questions=questions,
         **follow_through,
     )

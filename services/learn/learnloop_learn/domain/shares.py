@@ -24,8 +24,10 @@ def new_share(
     due_at: datetime | None = None,
     reminders: Sequence[str] = (),
     revision: int = 1,
+    has_checks: bool = False,
 ) -> dict[str, Any]:
-    """A share document as first stored."""
+    """A share document as first stored. A delivery knows only whether the share has a knowledge check;
+    ``share.published`` adds the check itself (``domain.checks.check_fields``)."""
     return {
         "_id": share_id,
         "author_id": author_id,
@@ -43,4 +45,5 @@ def new_share(
         "status": "active",
         "retracted_at": None,
         "built_upon": 0,
+        "has_checks": has_checks,
     }

@@ -2,11 +2,11 @@
 
 Reads learn's data model: the share document (``requires``, ``due_at``, ``revision``, ``confirm_revision``,
 ``status``), the recipient's ``progress`` document (``completed_revisions``, ``last_completed_revision``,
-``completed_at``) and the acknowledgements of the current confirmation cycle, whose ids are
-``share|user|kind`` in cycle 1 and ``share|user|kind|c<confirm_revision>`` after a revision that asked
-for re-confirmation. Fields missing from documents stored before due dates and revisions existed take
-their defaults (revision 1, ``requires`` "learned", active; a progress document marked ``done`` completed
-revision 1).
+``completed_at``, and the ``check_*`` fields of ``domain.checks``) and the acknowledgements of the current
+confirmation cycle, whose ids are ``share|user|kind`` in cycle 1 and ``share|user|kind|c<confirm_revision>``
+after a revision that asked for re-confirmation. Fields missing from documents stored before due dates and
+revisions existed take their defaults (revision 1, ``requires`` "learned", active; a progress document
+marked ``done`` completed revision 1).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from . import follow_through
 from .acknowledgements import AckKindName
+from .checks import StateChecks, state_checks
 from .follow_through import confirm_cycle
 
 MAX_STATE_SHARES = 100
@@ -43,6 +44,9 @@ class ShareState(BaseModel):
     completed_at: datetime | None = Field(None, description="When the caller last completed the share (any revision)")
     questions_asked: int
     completed_revisions: list[int]
+    checks: StateChecks | None = Field(
+        None, description="The share's knowledge check and the caller's attempts; null without a check"
+    )
 
 
 class LearningState(BaseModel):
@@ -101,4 +105,5 @@ def share_state(
         completed_at=(progress or {}).get("completed_at"),
         questions_asked=sum(asked.values()),
         completed_revisions=completed_revisions(progress),
+        checks=state_checks(share, progress),
     )

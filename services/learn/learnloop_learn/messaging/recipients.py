@@ -33,7 +33,18 @@ class RecipientHandlers:
 
 def _share_doc(d: ShareDelivered) -> Doc:
     """The share as a delivery tells it: stored only if learn does not know the share yet (its
-    ``share.published`` then adds the reminders, which deliveries do not carry)."""
+    ``share.published`` then adds the reminders and the knowledge check, which deliveries do not carry:
+    a delivery says only whether there is a check)."""
     return new_share(
-        d.share_id, d.author_id, d.title, d.url, d.topics, d.published_at, d.requires, d.due_at, (), d.revision
+        d.share_id,
+        d.author_id,
+        d.title,
+        d.url,
+        d.topics,
+        d.published_at,
+        d.requires,
+        d.due_at,
+        (),
+        d.revision,
+        has_checks=d.has_checks,
     )

@@ -9,6 +9,7 @@ from learnloop_shared.documents import Doc
 from learnloop_shared.events import ShareBuiltOn, SharePublished, ShareRetracted, ShareRevised
 from learnloop_shared.kafka.consumers import Received
 
+from ..domain.checks import check_fields
 from ..domain.shares import new_share
 from ..usecases.following import FollowShares, Revision
 
@@ -23,7 +24,7 @@ class ShareHandlers:
             d: SharePublished = item.event.data
             shares[d.share_id] = new_share(
                 d.share_id, d.author_id, d.title, d.url, d.topics, d.published_at, d.requires, d.due_at, d.reminders
-            )
+            ) | check_fields([c.model_dump() for c in d.checks], d.pass_mark, d.max_attempts)
         await self._following.published(list(shares.values()))
 
     async def on_revised(self, batch: Sequence[Received]) -> None:

@@ -103,18 +103,26 @@ class LearningStore:
 
     async def counts(self, share_id: str, cycle: int = 1) -> tuple[dict[str, int], int]:
         """Acknowledgements per kind (questions aside) of one confirm cycle, and the sum of its ratings."""
+        counts, ratings = await self.counts_and_ratings(share_id, cycle)
+        return counts, sum(value * n for value, n in ratings.items())
+
+    async def counts_and_ratings(self, share_id: str, cycle: int = 1) -> tuple[dict[str, int], dict[int, int]]:
+        """Acknowledgements per kind (questions aside) of one confirm cycle, and how many of its ratings
+        gave each value (one aggregation: the ratings are grouped by value with the kinds)."""
         pipeline: list[dict[str, Any]] = [
             {"$match": {"share_id": share_id, "kind": {"$ne": "question"}, "cycle": _cycle_match(cycle)}},
-            {"$group": {"_id": "$kind", "n": {"$sum": 1}, "rating_sum": {"$sum": {"$ifNull": ["$rating", 0]}}}},
+            {"$group": {"_id": {"kind": "$kind", "rating": "$rating"}, "n": {"$sum": 1}}},
         ]
         counts: dict[str, int] = {}
-        rating_sum = 0
+        ratings: dict[int, int] = {}
         cursor = await self.acks.aggregate(pipeline)
         async for row in cursor:
-            counts[row["_id"]] = int(row["n"])
-            if row["_id"] == "rated":
-                rating_sum = int(row["rating_sum"])
-        return counts, rating_sum
+            kind, n = row["_id"]["kind"], int(row["n"])
+            counts[kind] = counts.get(kind, 0) + n
+            if kind == "rated" and row["_id"].get("rating") is not None:
+                value = int(row["_id"]["rating"])
+                ratings[value] = ratings.get(value, 0) + n
+        return counts, ratings
 
     async def questions(self, share_id: str, limit: int = QUESTIONS_SHOWN) -> tuple[list[Doc], int]:
         """The newest ``limit`` questions, oldest first, and how many there are in all."""

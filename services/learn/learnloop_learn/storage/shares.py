@@ -2,13 +2,16 @@
 
 Fields: ``author_id, title, url, topics, published_at, requires, due_at, reminders, reminder_offsets_s,
 revision, confirm_revision, revisions: [{revision, at, reconfirm}], status ("active"|"retracted"),
-retracted_at, built_upon`` (built by ``domain.shares.new_share``). Readers use ``.get`` with its
-defaults: shares stored before these fields existed lack them.
+retracted_at, built_upon, has_checks`` (built by ``domain.shares.new_share``) and, from ``share.published``,
+``checks, pass_mark, max_attempts`` (``domain.checks``; the answer key is read only by learn's checks code).
+Readers use ``.get`` with its defaults: shares stored before these fields existed lack them.
 
 Every write is idempotent and replay-safe, because events come again after a restart:
 
 - a share is created by ``$setOnInsert`` from whichever of ``share.published`` and ``share.delivered`` comes
-  first; ``share.published`` then sets the follow-through fields while the stored revision is ≤ 1;
+  first; ``share.published`` then sets the follow-through fields while the stored revision is ≤ 1, and
+  the knowledge check whatever the revision (a check never changes after publication, so setting it
+  again on a replay changes nothing);
 - ``share.revised`` applies only to a stored revision ≤ its own that does not list it yet;
 - ``share.retracted`` keeps the first ``retracted_at``;
 - ``share.built_on`` records each (share, new share) pair once in ``built_on`` and sets ``built_upon`` to the
@@ -25,6 +28,7 @@ from learnloop_shared.mongo import Doc, insert_many_new, upsert_many
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ..domain.checks import CHECK_FIELDS
 from ..domain.follow_through import offsets_of
 from ..domain.shares import FOLLOW_THROUGH
 
@@ -36,19 +40,26 @@ class ShareStates:
         self._forget = forget  # drops this process's cached copy of a share
 
     async def published(self, shares: Sequence[Doc]) -> None:
-        """Store published shares (documents from ``domain.shares.new_share``), or set their follow-through fields on
-        a copy stored from a delivery, unless a revision was applied meanwhile."""
-        ops = [
-            UpdateOne(
-                {"_id": s["_id"], "$or": [{"revision": {"$lte": 1}}, {"revision": {"$exists": False}}]},
-                {
-                    "$set": {k: s[k] for k in FOLLOW_THROUGH},
-                    "$setOnInsert": {k: v for k, v in s.items() if k not in FOLLOW_THROUGH and k != "_id"},
-                },
-                upsert=True,  # a copy at a later revision makes this a duplicate key: ignored
+        """Store published shares (documents from ``domain.shares.new_share`` with ``domain.checks.check_fields``),
+        or set their follow-through fields on a copy stored from a delivery, unless a revision was applied
+        meanwhile; the check fields are set in any case."""
+        ops: list[UpdateOne] = []
+        for s in shares:
+            checks = {k: s[k] for k in CHECK_FIELDS if k in s}
+            ops.append(
+                UpdateOne(
+                    {"_id": s["_id"], "$or": [{"revision": {"$lte": 1}}, {"revision": {"$exists": False}}]},
+                    {
+                        "$set": {**{k: s[k] for k in FOLLOW_THROUGH}, **checks},
+                        "$setOnInsert": {
+                            k: v for k, v in s.items() if k not in FOLLOW_THROUGH and k not in checks and k != "_id"
+                        },
+                    },
+                    upsert=True,  # a copy at a later revision makes this a duplicate key: ignored
+                )
             )
-            for s in shares
-        ]
+            if checks:  # also on a copy a delivery stored at a later revision (the write above skips it)
+                ops.append(UpdateOne({"_id": s["_id"]}, {"$set": checks}))
         await upsert_many(self.coll, ops)
         for s in shares:
             self._forget(s["_id"])
