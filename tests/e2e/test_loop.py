@@ -102,7 +102,7 @@ async def test_share_reaches_recipients_and_feedback_reaches_the_author(api, uni
     assert r.status_code == 200, r.text
     fb = r.json()
     assert (fb["recipients"], fb["opened"], fb["learned"], fb["applied"]) == (3, 1, 1, 1)
-    assert fb["ratings"] == {"count": 2, "average": 4.5}
+    assert fb["ratings"] == {"count": 2, "average": 4.5, "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 1}}
     assert [x["text"] for x in fb["questions"]] == [q["text"], q["text"]]
     assert fb["questions"][0]["from"] == dave and fb["questions"][0]["at"]
 
