@@ -679,6 +679,7 @@ async def test_taking_the_knowledge_check_on_the_inbox_page(api, stack, browser,
     await expect(result).to_have_text("Score 100% (2 of 2 right): passed. Learned is recorded.")
     await expect(check).to_have_attribute("data-passed", "true")
     await expect(check.get_by_role("button", name="Submit answers")).to_be_disabled()
+    await expect(out).to_have_text("Learned: recorded by passing the check.")
     await expect(questions.nth(0).locator(".verdict")).to_have_text("✓ Right")
     await expect_state(delivered, "completed", ["learned"], None)
     await expect(state_of(delivered).locator("[data-fact='check']")).to_have_text("Check passed ✓")

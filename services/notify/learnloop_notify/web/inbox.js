@@ -748,6 +748,12 @@
       for (const input of form.querySelectorAll("input, button")) input.disabled = true;
       out.dataset.state = "ok";
       out.textContent = `${score}: passed. Learned is recorded.`;
+      // The item's "Learned" said to pass the check first: that is done now.
+      const said = box.closest("li.item").querySelector(".actions output.result");
+      if (said && said.dataset.kind === "learned" && said.dataset.state === "info") {
+        said.dataset.state = "ok";
+        said.textContent = "Learned: recorded by passing the check.";
+      }
     } else {
       out.dataset.state = "error";
       out.textContent = left > 0
