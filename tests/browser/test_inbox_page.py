@@ -594,3 +594,170 @@ async def test_page_works_with_a_learn_without_state_or_questions(api, stack, br
     assert await bob_page.text_content("#inbox-error") == ""
     await bob_page.context.close()
     assert errors == []
+
+
+CHECK_PATH = "/v1/shares/{id}/checks"
+QUIZ = [
+    {"question": "Which offset is committed?", "choices": ["The last one read", "The next to read"], "answer": 1},
+    {"question": "What keeps messages in order?", "choices": ["The topic", "The partition", "The broker"], "answer": 1},
+]
+
+
+def check_of(page_item: Any) -> Any:
+    return page_item.locator("section.check")
+
+
+@needs_chromium
+async def test_taking_the_knowledge_check_on_the_inbox_page(api, stack, browser, unique, screenshots):
+    """A share with a knowledge check: the delivery says so, "Learned" leads to the check, an incomplete form is
+    refused in the page, a wrong attempt shows right/wrong per question and the attempts left, a passing one
+    records `learned` (state, feedback) and the author's digest counts the pass. No answer reaches the page."""
+    await need(api, "learn", CHECK_PATH, "get")
+    await need(api, "learn", STATE_PATH, "get")
+    ids = await directory(api, unique)
+    alice, bob = ids["alice"], ids["bob"]
+    notify_url = stack.url("notify")
+    errors: list[str] = []
+    bob_page = await open_inbox(browser, notify_url, token(api, bob), errors)
+    alice_page = await open_inbox(browser, notify_url, token(api, alice), errors)
+    answers_seen: list[str] = []
+
+    async def watch(response: Any) -> None:
+        if "/checks" in response.url and response.request.method == "GET" and response.ok:
+            answers_seen.extend(str(i.get("answer")) for i in (await response.json())["items"] if "answer" in i)
+
+    bob_page.on("response", watch)
+
+    title = f"Offsets, with a check {unique}"
+    sid = await publish(api, alice, [bob], title, checks=QUIZ, pass_mark=1.0, max_attempts=3)
+    delivered = item(bob_page, sid)
+    await delivered.wait_for(timeout=20_000)
+    await expect(delivered.locator(".text")).to_contain_text("(with a knowledge check)")
+    check = check_of(delivered)
+    await expect(check).to_be_visible()
+    await expect(check.get_by_role("button", name="Take the check")).to_have_attribute("aria-expanded", "false")
+    await expect(state_of(delivered).locator("[data-fact='check']")).to_have_text(
+        "Check: 0 of 3 attempts used", timeout=20_000
+    )
+
+    # "Learned" leads to the check instead of recording anything; the first choice gets the focus.
+    out = delivered.locator("output.result")
+    await delivered.get_by_role("button", name="Learned").click()
+    await expect(out).to_have_text("Learned: pass the knowledge check first.")
+    await expect(check.get_by_role("button", name="Take the check")).to_have_attribute("aria-expanded", "true")
+    questions = check.locator("fieldset.check-question")
+    await expect(questions).to_have_count(2)
+    await expect(questions.nth(0).locator("legend")).to_have_text(f"1. {QUIZ[0]['question']}")
+    await expect(questions.nth(1).get_by_role("radio")).to_have_count(3)
+    await expect(questions.nth(0).get_by_role("radio", name="The last one read")).to_be_focused()
+    await expect(check.locator(".check-info")).to_have_text("2 questions, pass mark 100%, 0 of 3 attempts used.")
+    assert (await feedback(api, alice, sid))["learned"] == 0
+
+    # An incomplete form stays in the page (no attempt used).
+    result = check.locator("output.check-result")
+    await questions.nth(0).get_by_role("radio", name="The last one read").check()
+    await check.get_by_role("button", name="Submit answers").click()
+    await expect(result).to_have_text("Answer every question first (question 2 has no answer).")
+    await expect(questions.nth(1).get_by_role("radio").first).to_be_focused()
+
+    # A wrong attempt: graded per question (in words, not only colour), attempts left, state updated.
+    await questions.nth(1).get_by_role("radio", name="The partition").check()
+    await check.get_by_role("button", name="Submit answers").click()
+    await expect(result).to_have_text("Score 50% (1 of 2 right): not passed. 2 attempts left.")
+    await expect(result).to_have_attribute("data-status", "201")
+    await expect(questions.nth(0)).to_have_attribute("data-result", "wrong")
+    await expect(questions.nth(0).locator(".verdict")).to_have_text("✗ Wrong")
+    await expect(questions.nth(1).locator(".verdict")).to_have_text("✓ Right")
+    await expect(check.locator(".check-info")).to_have_text("2 questions, pass mark 100%, 1 of 3 attempts used.")
+    await expect(state_of(delivered).locator("[data-fact='check']")).to_have_text("Check: 1 of 3 attempts used")
+    await expect(state_of(delivered)).to_have_attribute("data-status", "pending")
+    await bob_page.screenshot(path=str(screenshots / "inbox-knowledge-check-attempt.png"), full_page=True)
+
+    # The right answers pass: learn records `learned` once, the form closes, every fact shows it.
+    await questions.nth(0).get_by_role("radio", name="The next to read").check()
+    await check.get_by_role("button", name="Submit answers").click()
+    await expect(result).to_have_text("Score 100% (2 of 2 right): passed. Learned is recorded.")
+    await expect(check).to_have_attribute("data-passed", "true")
+    await expect(check.get_by_role("button", name="Submit answers")).to_be_disabled()
+    await expect(out).to_have_text("Learned: recorded by passing the check.")
+    await expect(questions.nth(0).locator(".verdict")).to_have_text("✓ Right")
+    await expect_state(delivered, "completed", ["learned"], None)
+    await expect(state_of(delivered).locator("[data-fact='check']")).to_have_text("Check passed ✓")
+    fb = await feedback(api, alice, sid)
+    assert fb["learned"] == 1
+    if isinstance(fb.get("checks"), dict):
+        assert (fb["checks"]["attempted"], fb["checks"]["passed"]) == (1, 1)
+
+    # Learned again: learn already has it (the pass recorded it).
+    await delivered.get_by_role("button", name="Learned").click()
+    await expect(out).to_have_text("Learned: already recorded.")
+
+    # Reloaded, the page shows the check as passed from learn (the form closed).
+    await bob_page.reload()
+    await bob_page.wait_for_selector(LIVE)
+    delivered = item(bob_page, sid)
+    await expect(state_of(delivered).locator("[data-fact='check']")).to_have_text("Check passed ✓")
+    await check_of(delivered).get_by_role("button", name="Take the check").click()
+    await expect(check_of(delivered).locator("output.check-result")).to_have_text("You passed this knowledge check.")
+    await expect(check_of(delivered).get_by_role("radio").first).to_be_disabled()
+
+    # The author hears of the first learner at once and of the pass in a digest.
+    await alice_page.locator("li.item.kind-feedback", has_text=f"reached its first learner: {bob}").wait_for(
+        timeout=20_000
+    )
+    await alice_page.locator("li.item.kind-feedback", has_text="1 passed the check").wait_for(timeout=20_000)
+
+    await bob_page.screenshot(path=str(screenshots / "inbox-knowledge-check.png"), full_page=True)
+    assert answers_seen == []  # learn never sent bob an answer
+    for p in (bob_page, alice_page):
+        await p.context.close()
+    assert errors == []
+
+
+@needs_chromium
+async def test_learned_refused_by_learn_shows_why_and_opens_the_check(api, stack, browser, unique):
+    """A page that does not know of the check (a notification and a learn state without it, as from older
+    services) posts `learned`: learn's 409 is shown with its detail and the check opens."""
+    await need(api, "learn", CHECK_PATH, "get")
+    ids = await directory(api, unique)
+    bob = ids["bob"]
+    sid = await publish(api, ids["alice"], [bob], f"Unannounced check {unique}", checks=QUIZ[:1])
+    await learn_knows(api, bob, sid)
+
+    async def notified() -> bool:
+        r = await api.notify.get("/v1/notifications", headers=api.auth(bob))
+        return any(n["share_id"] == sid for n in r.json()["items"])
+
+    await eventually(notified)  # in the list the page loads, not only on its live stream
+
+    async def without_checks(route: Any) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        for x in body.get("items", []):
+            x.pop("has_checks", None)
+            x.pop("checks", None)
+        await route.fulfill(response=response, json=body)
+
+    errors: list[str] = []
+    context = await browser.new_context(viewport={"width": 1000, "height": 900})
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    await page.route(re.compile(r".*/v1/notifications\?.*"), without_checks)
+    await page.route(re.compile(r".*/v1/me/learning/state\?.*"), without_checks)
+    await page.goto(f"{stack.url('notify')}/inbox#token={token(api, bob)}")
+    await page.wait_for_selector(LIVE, timeout=15_000)
+    shown = item(page, sid)
+    await shown.wait_for(timeout=20_000)
+    await expect(check_of(shown)).to_be_hidden()
+    await expect(state_of(shown)).to_have_attribute("data-status", "pending", timeout=20_000)
+
+    await shown.get_by_role("button", name="Learned").click()
+    out = shown.locator("output.result")
+    await expect(out).to_have_attribute("data-status", "409")
+    await expect(out).to_have_text(re.compile(r"^Learned: not recorded \(.*check.*\)\.$"))
+    await expect(check_of(shown)).to_be_visible()
+    await expect(check_of(shown).locator("fieldset.check-question")).to_have_count(1)
+    await expect(check_of(shown).get_by_role("radio").first).to_be_focused()
+    assert not (await learn_state(api, bob, sid)).get("acknowledged")
+    await context.close()
+    assert errors == []

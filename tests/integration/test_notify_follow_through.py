@@ -4,6 +4,7 @@ topics, the inbox read over its HTTP API (in process, ``httpx.ASGITransport``)."
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,15 @@ from learnloop_notify.app import SERVICE as NOTIFY
 from learnloop_notify.config import NotifySettings
 from learnloop_shared.auth import issue_token
 from learnloop_shared.events import (
+    CheckItem,
     EventData,
+    LearningAcknowledged,
     LearningAnswered,
+    LearningChecked,
     LearningOverdue,
     LearningReminded,
     ShareBuiltOn,
+    ShareDelivered,
     SharePublished,
     ShareRetracted,
     ShareRevised,
@@ -58,7 +63,7 @@ def auth(user: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def notify_service(infra: Any, mongo: Any, tmp_path: Any) -> AsyncIterator[Notify]:
+async def notify_service(infra: Any, mongo: Any, tmp_path: Any, **overrides: Any) -> AsyncIterator[Notify]:
     u = uuid.uuid4().hex[:8]
     topics = Topics(
         shares=f"nf{u}.shares",
@@ -75,7 +80,7 @@ async def notify_service(infra: Any, mongo: Any, tmp_path: Any) -> AsyncIterator
         kafka_group_prefix=f"nf-{u}",
         data_dir=tmp_path,
         auth_secret=SECRET,
-        held_poll_s=0.2,
+        **{"held_poll_s": 0.2, **overrides},
     )
     app = create_app(NOTIFY, settings)
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
@@ -281,3 +286,98 @@ async def test_workers_racing_to_release_held_notifications_store_each_once(infr
     assert sorted(await inbox.coll.distinct("user_id")) == list(users)
     assert await held.coll.count_documents({}) == 0
     assert await hooks.deliveries.count_documents({}) == 20
+
+
+def checked(user: str, attempt: int, passed: bool) -> LearningChecked:
+    return LearningChecked(
+        attempt_id=f"sc1|{user}|a{attempt}",
+        share_id="sc1",
+        author_id="alice",
+        recipient_id=user,
+        title="Kafka quiz",
+        attempt=attempt,
+        score=1.0 if passed else 0.0,
+        passed=passed,
+        correct=(passed,),
+        checked_at=NOW,
+    )
+
+
+async def test_passed_checks_are_counted_once_into_the_authors_digest(infra, mongo, tmp_path):
+    """``learning.checked`` on the real broker: each pass counted once (a replayed event id adds nothing),
+    failed attempts not reported, nothing dead-lettered. How many windows the digests fall into is not
+    assumed: the passes are summed over every digest of the share."""
+    async with notify_service(infra, mongo, tmp_path, digest_window_s=1, digest_poll_s=0.2) as n:
+        acks = n.topics.acknowledgements
+        await n.send(acks, checked("bob", 1, False), "sc1", event_id="chk-bob-1")
+        await n.send(acks, checked("bob", 2, True), "sc1", event_id="chk-bob-2")
+        await n.send(acks, checked("bob", 2, True), "sc1", event_id="chk-bob-2")  # redelivered
+        await n.send(acks, checked("carol", 1, True), "sc1", event_id="chk-carol-1")
+        opened = LearningAcknowledged(
+            acknowledgement_id="ack-dan",
+            share_id="sc1",
+            author_id="alice",
+            recipient_id="dan",
+            title="Kafka quiz",
+            kind="opened",
+            acknowledged_at=NOW,
+        )
+        await n.send(acks, opened, "sc1", event_id="ack-dan")  # after the checks on the same partition
+
+        def total(texts: list[str], what: str) -> int:
+            return sum(int(m) for t in texts for m in re.findall(rf"(\d+) {what}", t))
+
+        async def digested() -> list[str]:
+            texts = [x["text"] for x in await n.inbox("alice") if x["share_id"] == "sc1"]
+            if total(texts, "opened") < 1 or total(texts, "passed the check") < 2:
+                return []
+            return texts if await n.db["digests"].count_documents({"sent": False}) == 0 else []
+
+        texts = await eventually(digested, timeout=30)
+        assert (total(texts, "opened"), total(texts, "passed the check")) == (1, 2), texts
+        assert all(t.startswith("“Kafka quiz”: ") for t in texts)
+        assert await read_all(infra, n.topics.dead_letters, timeout_ms=1500) == []
+
+
+async def test_notify_never_keeps_the_answer_key(infra, mongo, tmp_path):
+    """A published share's knowledge check (questions and answer key, on ``learnloop.shares``) is skipped by
+    notify; its delivery says only that there is a check. Nothing in notify's database holds a question,
+    a choice or an answer."""
+    async with notify_service(infra, mongo, tmp_path) as n:
+        secret_q, secret_choice = "Which offset is committed? zq81", "the next one to read xk42"
+        published = SharePublished(
+            share_id="sk1",
+            author_id="alice",
+            title="Offsets",
+            published_at=NOW,
+            audience={"users": ("bob",)},  # type: ignore[arg-type]
+            checks=(CheckItem(question=secret_q, choices=("the last read", secret_choice), answer=1),),
+            pass_mark=1.0,
+            max_attempts=2,
+        )
+        await n.send(n.topics.shares, published, "sk1")
+        built = ShareBuiltOn(
+            share_id="sk1",
+            author_id="alice",
+            title="Offsets",
+            by_share_id="sk2",
+            by_author_id="carol",
+            by_title="More offsets",
+            built_at=NOW,
+        )
+        await n.send(n.topics.shares, built, "sk1")  # same key: handled after the SharePublished
+        delivered = ShareDelivered(
+            share_id="sk1", recipient_id="bob", author_id="alice", title="Offsets", published_at=NOW, has_checks=True
+        )
+        await n.send(n.topics.deliveries, delivered, "sk1")
+
+        await eventually(lambda: _count(n, "alice", 1), timeout=30)
+        await eventually(lambda: _count(n, "bob", 1), timeout=30)
+        [note] = await n.inbox("bob")
+        assert note["has_checks"] is True and note["text"] == "alice shared “Offsets” with you (with a knowledge check)"
+        assert not {"checks", "answer", "pass_mark", "max_attempts"} & set(note)
+        for name in await n.db.list_collection_names():
+            async for doc in n.db[name].find({}):
+                dumped = repr(doc)
+                assert "zq81" not in dumped and "xk42" not in dumped and "'checks'" not in dumped, (name, doc)
+        assert await read_all(infra, n.topics.dead_letters, timeout_ms=1500) == []

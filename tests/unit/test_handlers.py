@@ -7,6 +7,7 @@ from typing import Any
 
 from learnloop_learn.messaging.recipients import RecipientHandlers
 from learnloop_learn.usecases.recipients import RecordRecipients
+from learnloop_notify.domain.digests import Counted
 from learnloop_notify.domain.preferences import Preferences
 from learnloop_notify.messaging.notifier import NotifyHandlers
 from learnloop_notify.usecases.notifier import Notifier
@@ -15,6 +16,7 @@ from learnloop_share.messaging.requests import ShareRequestHandlers
 from learnloop_share.usecases.publishing import Accepted, IdempotencyConflict
 from learnloop_shared.events import (
     LearningAcknowledged,
+    LearningChecked,
     LearningReminded,
     ShareDelivered,
     SharePublished,
@@ -70,8 +72,8 @@ class Digests:
         self.first_claimed.add(a.share_id)
         return new
 
-    async def add(self, a: LearningAcknowledged, event_id: str, window: int, quiet: Any) -> None:
-        self.counted.append((a.kind, event_id))
+    async def add(self, c: Counted, event_id: str, window: int, quiet: Any) -> None:
+        self.counted.append((c.counter or "rated", event_id))
 
 
 class Prefs:
@@ -119,6 +121,29 @@ async def test_notify_questions_and_the_first_learner_at_once_the_rest_in_digest
     assert len(sink.stored) == 2 and all(d["user_id"] == "a" for d in sink.stored)
     assert "why?" in sink.stored[0]["text"] and "first learner" in sink.stored[1]["text"]
     assert digests.counted == [("learned", "e2"), ("opened", "e3")]
+
+
+def checked(n: int, passed: bool, attempt: int = 1) -> LearningChecked:
+    return LearningChecked(
+        attempt_id=f"s1|u{n}|a{attempt}",
+        share_id="s1",
+        author_id="a",
+        recipient_id=f"u{n}",
+        title="T",
+        attempt=attempt,
+        score=1.0 if passed else 0.5,
+        passed=passed,
+        correct=(True, passed),
+        checked_at=AT,
+    )
+
+
+async def test_notify_counts_passed_checks_into_the_digest_and_says_nothing_of_failed_ones():
+    handlers, sink, digests = notify()
+    batch = [received(checked(1, False), 0), received(checked(1, True, 2), 1), received(checked(2, True), 2)]
+    await handlers.on_checked(batch)
+    assert sink.stored == []
+    assert digests.counted == [("passed", "e1"), ("passed", "e2")]
 
 
 async def test_notify_reminders_per_recipient_and_share_changes_to_the_share_state():

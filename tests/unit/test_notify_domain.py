@@ -30,6 +30,7 @@ def test_digest_text():
         "7 opened, 4 learned, 1 applied, average rating 4.5"
     )
     assert digest_text({"opened": 1}, {}) == "1 opened"
+    assert digest_text({"applied": 1, "passed": 3, "learned": 3}, {}) == "3 learned, 3 passed the check, 1 applied"
     assert digest_text({}, {"a": 4}) == "average rating 4"
     assert digest_text({}, {}) == "no new activity"
 

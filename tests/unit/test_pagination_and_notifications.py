@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from learnloop_notify.domain.notifications import feedback_text, for_delivery
+from learnloop_notify.domain.notifications import feedback_text, for_delivery, to_notification
 from learnloop_shared.events import LearningAcknowledged, ShareDelivered
 from learnloop_shared.http.pagination import decode_cursor, encode_cursor, position
 from learnloop_shared.http.problems import Problem
@@ -81,3 +81,16 @@ def test_delivery_notification_id_is_derived_from_the_event():
     d = ShareDelivered(share_id="s", recipient_id="bob", author_id="alice", title="T", published_at=AT)
     assert for_delivery("e1", d, AT)["_id"] == for_delivery("e1", d, AT)["_id"] != for_delivery("e2", d, AT)["_id"]
     assert for_delivery("e1", d, AT)["user_id"] == "bob"
+
+
+def test_delivery_notification_says_the_share_has_a_knowledge_check_and_nothing_more():
+    d = ShareDelivered(
+        share_id="s", recipient_id="bob", author_id="alice", title="T", summary="S", published_at=AT, has_checks=True
+    )
+    doc = for_delivery("e1", d, AT)
+    assert doc["text"] == "alice shared “T” with you (with a knowledge check): S"
+    assert doc["has_checks"] is True and to_notification(doc).has_checks is True
+    assert not {"checks", "answer", "pass_mark", "max_attempts"} & set(doc)
+    plain = for_delivery("e2", d.model_copy(update={"has_checks": False}), AT)
+    assert plain["text"] == "alice shared “T” with you: S" and "has_checks" not in plain
+    assert to_notification(plain).has_checks is False

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from learnloop_shared.events import (
     LearningAcknowledged,
     LearningAnswered,
+    LearningChecked,
     LearningOverdue,
     LearningReminded,
     ShareBuiltOn,
@@ -41,6 +42,7 @@ def consumers(rt: Runtime[NotifySettings], deps: NotifyDeps) -> Sequence[Consume
                 LearningReminded: deps.on_events.on_reminded,
                 LearningOverdue: deps.on_events.on_overdue,
                 LearningAnswered: deps.on_events.on_answered,
+                LearningChecked: deps.on_events.on_checked,
             },
         ),
         ConsumerSpec(

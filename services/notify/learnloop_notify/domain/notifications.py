@@ -47,6 +47,7 @@ class Notification(BaseModel):
     created_at: datetime
     read_at: datetime | None = None
     retracted_at: datetime | None = None
+    has_checks: bool = False  # the share has a knowledge check to pass (never its questions or answers)
 
 
 def to_notification(doc: Doc) -> Notification:
@@ -60,6 +61,7 @@ def to_notification(doc: Doc) -> Notification:
         created_at=doc["created_at"],
         read_at=doc.get("read_at"),
         retracted_at=doc.get("retracted_at"),
+        has_checks=bool(doc.get("has_checks", False)),
     )
 
 
@@ -82,11 +84,18 @@ def _quote(title: str, limit: int = 120) -> str:
     return f"“{title if len(title) <= limit else title[: limit - 1] + '…'}”"
 
 
+CHECK_NOTE = " (with a knowledge check)"
+
+
 def for_delivery(event_id: str, d: ShareDelivered, now: datetime) -> Doc:
+    """A new share for its recipient. Built field by field from the delivery, which says only *whether* the
+    share has a knowledge check (``has_checks``): questions and answers never reach notify."""
     text = f"{d.author_id} shared {_quote(d.title)} with you"
+    if d.has_checks:
+        text += CHECK_NOTE
     if d.summary:
         text += f": {d.summary[:280]}"
-    return {
+    doc: Doc = {
         "_id": stable_event_id("notification", event_id),
         "user_id": d.recipient_id,
         "kind": "share.delivered",
@@ -99,6 +108,9 @@ def for_delivery(event_id: str, d: ShareDelivered, now: datetime) -> Doc:
         "read_at": None,
         "source_event_id": event_id,
     }
+    if d.has_checks:
+        doc["has_checks"] = True
+    return doc
 
 
 FEEDBACK_VERBS = {

@@ -19,6 +19,9 @@ class NotifyHandlers:
     async def on_acknowledged(self, batch: Sequence[Received]) -> None:
         await self._notifier.acknowledged([item.event for item in batch])
 
+    async def on_checked(self, batch: Sequence[Received]) -> None:
+        await self._notifier.checked([item.event for item in batch])
+
     async def on_reminded(self, batch: Sequence[Received]) -> None:
         await self._notifier.reminded([item.event for item in batch])
 

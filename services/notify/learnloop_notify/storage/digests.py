@@ -10,7 +10,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from ..domain.digests import next_window, window_start
+from ..domain.digests import Counted, next_window, window_start
 
 
 class DigestStore:
@@ -34,32 +34,32 @@ class DigestStore:
             doc = await self.state.find_one({"_id": a.share_id})
             return bool(doc and doc.get("first_learner_event") == event_id)
 
-    async def add(self, a: LearningAcknowledged, event_id: str, window_s: int, delay_until: datetime | None) -> None:
+    async def add(self, c: Counted, event_id: str, window_s: int, delay_until: datetime | None) -> None:
         """Count the event into the open bucket of its window (by event time), exactly once.
 
         A bucket is closed when its digest is being sent; an event that arrives for a closed window
         goes to the next open one. Replays find their event id in the bucket and add nothing.
         """
-        start = window_start(a.acknowledged_at, window_s)
+        start = window_start(c.at, window_s)
         for _ in range(1000):
-            bucket_id = f"{a.share_id}|{int(start.timestamp())}"
+            bucket_id = f"{c.share_id}|{int(start.timestamp())}"
             due = next_window(start, window_s)
             update: Doc = {
                 "$push": {"event_ids": event_id},
                 "$setOnInsert": {
-                    "share_id": a.share_id,
-                    "author_id": a.author_id,
-                    "title": a.title,
+                    "share_id": c.share_id,
+                    "author_id": c.author_id,
+                    "title": c.title,
                     "window_start": start,
                     "due_at": max(due, delay_until) if delay_until else due,
                     "sent": False,
                     "created_at": utcnow(),
                 },
             }
-            if a.kind == "rated":
-                update["$push"]["ratings"] = [a.recipient_id, a.rating]
-            else:
-                update["$inc"] = {f"counts.{a.kind}": 1}
+            if c.rating is not None:
+                update["$push"]["ratings"] = list(c.rating)
+            if c.counter is not None:
+                update["$inc"] = {f"counts.{c.counter}": 1}
             try:
                 await self.buckets.update_one(
                     {"_id": bucket_id, "closed": False, "event_ids": {"$ne": event_id}}, update, upsert=True

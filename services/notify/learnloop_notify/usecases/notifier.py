@@ -2,7 +2,8 @@
 
 Recipients get one notification per delivered share. Authors hear about feedback without spam: a
 question reaches them at once with its text, so does the share's first ``learned``; everything else
-is counted into a per-share digest sent once per window (see :mod:`..jobs.digests`).
+is counted into a per-share digest sent once per window (see :mod:`..jobs.digests`), and so is each
+passed knowledge check (``learning.checked``; failed attempts are not reported).
 
 Follow-through: one ``reminder`` or ``share.revised`` per reminded recipient, one ``overdue`` per
 (share, due time) to the author, one ``answer`` per user in the thread, one ``built_on`` per referenced
@@ -19,6 +20,7 @@ from learnloop_shared.events import (
     Envelope,
     LearningAcknowledged,
     LearningAnswered,
+    LearningChecked,
     LearningOverdue,
     LearningReminded,
     ShareBuiltOn,
@@ -28,6 +30,7 @@ from learnloop_shared.events import (
     utcnow,
 )
 
+from ..domain.digests import Counted, counted_acknowledgement, counted_check
 from ..domain.notifications import (
     first_learner,
     for_answers,
@@ -78,10 +81,21 @@ class Notifier:
             return for_feedback(event_id, a, utcnow())
         if a.kind == "learned" and await self._digests.claim_first_learner(a, event_id):
             return first_learner(event_id, a, utcnow())
-        prefs = await self._prefs.get(a.author_id) if a.author_id else DEFAULT
-        window = prefs.digest_window_s or self._window_s
-        await self._digests.add(a, event_id, window, quiet_until(prefs, utcnow()))
+        await self._count(counted_acknowledgement(a), event_id)
         return None
+
+    async def checked(self, events: Sequence[Envelope[LearningChecked]]) -> None:
+        """Passed knowledge checks are counted into the author's digest (idempotent on the event id);
+        the ``learned`` a pass records arrives as its own acknowledgement."""
+        for event in events:
+            counted = counted_check(event.data)
+            if counted is not None:
+                await self._count(counted, event.id)
+
+    async def _count(self, counted: Counted, event_id: str) -> None:
+        prefs = await self._prefs.get(counted.author_id) if counted.author_id else DEFAULT
+        window = prefs.digest_window_s or self._window_s
+        await self._digests.add(counted, event_id, window, quiet_until(prefs, utcnow()))
 
     async def reminded(self, events: Sequence[Envelope[LearningReminded]]) -> None:
         """One notification per (round, recipient), however often a batch arrives."""

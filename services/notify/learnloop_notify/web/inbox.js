@@ -249,7 +249,7 @@
       el("p", { class: "retracted-note", text: "The author retracted this share.", hidden: !note.retracted_at }),
       el("div", { class: "state", role: "group", "aria-label": "What you did with this share", hidden: true }),
     );
-    if (info.recipient) li.append(actions(note, titleId));
+    if (info.recipient) li.append(actions(note, titleId), checkPanel(note));
     li.append(questionsPanel(note));
     li.addEventListener("click", () => {
       const entry = state.entries.get(note.id);
@@ -278,7 +278,18 @@
     group.append(open);
     for (const kind of ["learned", "applied"]) {
       const b = el("button", { type: "button", "data-ack": kind, text: ACK_LABELS[kind] });
-      b.addEventListener("click", () => acknowledge(currentNote(note), { kind }, out, b));
+      b.addEventListener("click", () => {
+        // A share with a knowledge check is learned by passing it: the button leads there instead.
+        if (kind === "learned" && mustPassCheck(currentNote(note))) {
+          out.dataset.state = "info";
+          out.dataset.kind = kind;
+          delete out.dataset.status;
+          out.textContent = "Learned: pass the knowledge check first.";
+          quiet(openCheck(b.closest("li.item"), { focus: true }));
+          return;
+        }
+        acknowledge(currentNote(note), { kind }, out, b);
+      });
       group.append(b);
     }
     const rating = el("span", { class: "rating", role: "group", "aria-label": "Rate from 1 to 5" },
@@ -366,6 +377,12 @@
     }
     out.dataset.state = "error";
     const detail = await problemText(r);
+    if (r.status === 409) {
+      // learn refuses `learned` until the knowledge check is passed: say why and open the check.
+      out.textContent = `${label}: not recorded (${detail || "not allowed now"}).`;
+      if (body.kind === "learned" && button) quiet(openCheck(button.closest("li.item"), { focus: true }));
+      return false;
+    }
     out.textContent = `${label}: not recorded (${whyNot(r.status)}${detail && r.status !== 404 ? `: ${detail}` : ""}).`;
     if (r.status === 410) localChange(note.share_id);
     return false;
@@ -477,7 +494,7 @@
     if (!item) {
       box.hidden = true;
       box.replaceChildren();
-      for (const k of ["status", "acknowledged", "rating"]) delete box.dataset[k];
+      for (const k of ["status", "acknowledged", "rating", "check"]) delete box.dataset[k];
       return;
     }
     const acknowledged = Array.isArray(item.acknowledged) ? item.acknowledged : [];
@@ -495,6 +512,9 @@
     if (rating !== null) parts.push(chip("rating", `Rated ${rating}/5`));
     if (item.due_at) parts.push(chip("due", `${item.status === "overdue" ? "Was due" : "Due"} ${formatTime(item.due_at)}`));
     if (asked) parts.push(chip("questions", `${asked} question${asked === 1 ? "" : "s"} asked`));
+    const checks = item.checks && typeof item.checks === "object" ? item.checks : null;
+    box.dataset.check = checks ? (checks.passed ? "passed" : "open") : "";
+    if (checks) parts.push(chip("check", checkStateText(checks), checks.passed ? "check-passed" : ""));
     if (earlier.length) {
       const which = `revision${earlier.length === 1 ? "" : "s"} ${earlier.join(", ")}`;
       parts.push(chip("earlier", item.status === "completed" ? `Also completed ${which}` : `Completed ${which}`));
@@ -502,6 +522,13 @@
     box.replaceChildren(...parts);
     box.hidden = false;
     entry.li.classList.toggle("retracted", item.status === "retracted");
+    const checkBox = entry.li.querySelector("section.check");
+    if (checkBox && (checks || entry.note.has_checks)) checkBox.hidden = false;
+    // Passed elsewhere (another item of the share, another tab): an open form of this item is out of date.
+    if (checkBox && checks && checks.passed && checkBox.dataset.passed === "false"
+      && checkBox.querySelector("button.take-check").getAttribute("aria-expanded") === "true") {
+      quiet(openCheck(entry.li));
+    }
     if (!group) return;
     const open = group.querySelector("a.open");
     if (open) open.classList.toggle("done", acknowledged.includes("opened"));
@@ -516,6 +543,226 @@
       }
       b.disabled = item.status === "retracted";
     }
+  }
+
+  // ---- knowledge checks (learn's /v1/shares/{id}/checks): questions without answers, attempts graded by learn ----
+  function checkStateText(checks) {
+    if (checks.passed) return "Check passed ✓";
+    const used = Number.isInteger(checks.attempts_used) ? checks.attempts_used : 0;
+    const max = Number.isInteger(checks.max_attempts) ? checks.max_attempts : 0;
+    if (max && used >= max) return "Check not passed: no attempts left";
+    return `Check: ${used} of ${max} attempt${max === 1 ? "" : "s"} used`;
+  }
+
+  /** Whether the share has a check the user has not passed: from learn's state, else from the notification. */
+  function mustPassCheck(note) {
+    const item = learning.byShare.get(note.share_id);
+    if (item && item.checks && typeof item.checks === "object") return !item.checks.passed;
+    return Boolean(note.has_checks);
+  }
+
+  const checks = new WeakMap(); // check panel -> the check as loaded, kept current by attempts
+
+  function percent(x) {
+    return `${Math.round(Number(x) * 100)}%`;
+  }
+
+  function checkPanel(note) {
+    const bodyId = `c-${cssId(note.id)}`;
+    const box = el("section", { class: "check", "aria-label": "Knowledge check", hidden: !note.has_checks });
+    const toggle = el("button", { type: "button", class: "take-check", "aria-expanded": "false", "aria-controls": bodyId, text: "Take the check" });
+    const body = el("div", { class: "check-body", id: bodyId, hidden: true, "aria-busy": "false" });
+    const out = el("output", { class: "check-result", role: "status", "aria-live": "polite" });
+    toggle.addEventListener("click", () => {
+      if (toggle.getAttribute("aria-expanded") === "true") {
+        toggle.setAttribute("aria-expanded", "false");
+        body.hidden = true;
+      } else {
+        quiet(openCheck(box.closest("li.item")));
+      }
+    });
+    box.append(toggle, body, out);
+    return box;
+  }
+
+  function shareOfItem(li) {
+    const entry = li && state.entries.get(li.dataset.id);
+    return entry ? entry.note.share_id : null;
+  }
+
+  /** Opens the item's check panel and loads the check (again); with ``focus`` the first choice gets focus. */
+  async function openCheck(li, { focus = false } = {}) {
+    const box = li && li.querySelector("section.check");
+    const shareId = shareOfItem(li);
+    if (!box || !shareId) return;
+    const toggle = box.querySelector("button.take-check");
+    const body = box.querySelector(".check-body");
+    box.hidden = false;
+    toggle.setAttribute("aria-expanded", "true");
+    body.hidden = false;
+    body.setAttribute("aria-busy", "true");
+    const path = `/v1/shares/${encodeURIComponent(shareId)}/checks`;
+    let r;
+    // As for acknowledgements: right after the notification learn may not know the share yet.
+    for (const wait of [500, 1000, 2000, 0]) {
+      try {
+        r = await call(cfg.learnUrl, path, { signal: state.session && state.session.signal });
+      } catch (e) {
+        body.setAttribute("aria-busy", "false");
+        if (e && e.name === "AbortError") return;
+        body.replaceChildren(el("p", { class: "error", text: "Could not reach the learn service." }));
+        return;
+      }
+      if (r.status !== 404 || !wait) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    body.setAttribute("aria-busy", "false");
+    if (!r.ok) {
+      const detail = await problemText(r);
+      const text = r.status === 404 && detail ? detail : `The check cannot be shown (${whyNot(r.status)}).`;
+      body.replaceChildren(el("p", { class: "muted", "data-status": r.status, text }));
+      return;
+    }
+    const check = await r.json().catch(() => null);
+    if (!check || !Array.isArray(check.items)) {
+      body.replaceChildren(el("p", { class: "error", text: "learn sent a check this page cannot read." }));
+      return;
+    }
+    renderCheck(shareId, box, check);
+    if (focus) {
+      const first = body.querySelector("input[type=radio]:not(:disabled)") || toggle;
+      first.focus();
+    }
+  }
+
+  function checkSummary(check) {
+    const n = check.items.length;
+    const used = check.attempts_used;
+    const max = check.max_attempts;
+    const mark = `pass mark ${percent(check.pass_mark)}`;
+    return `${n} question${n === 1 ? "" : "s"}, ${mark}, ${used} of ${max} attempt${max === 1 ? "" : "s"} used.`;
+  }
+
+  function renderCheck(shareId, box, loaded) {
+    const body = box.querySelector(".check-body");
+    const out = box.querySelector("output.check-result");
+    const used = Number.isInteger(loaded.attempts_used) ? loaded.attempts_used : 0;
+    const max = Number.isInteger(loaded.max_attempts) ? loaded.max_attempts : 0;
+    const check = { items: loaded.items, pass_mark: loaded.pass_mark, attempts_used: used, max_attempts: max, passed: Boolean(loaded.passed) };
+    checks.set(box, check);
+    delete out.dataset.state;
+    delete out.dataset.status;
+    out.textContent = "";
+    box.dataset.passed = check.passed ? "true" : "false";
+    box.dataset.attemptsLeft = String(Math.max(0, max - used));
+    const info = el("p", { class: "check-info", text: checkSummary(check) });
+    const form = el("form", { class: "check-form", novalidate: true });
+    const key = Math.random().toString(36).slice(2, 8);
+    check.items.forEach((q, i) => {
+      const index = Number.isInteger(q.index) ? q.index : i;
+      const fs = el("fieldset", { class: "check-question", "data-index": index });
+      fs.append(el("legend", { text: `${i + 1}. ${q.question}` }));
+      const name = `chk-${cssId(shareId)}-${key}-${index}`;
+      (Array.isArray(q.choices) ? q.choices : []).forEach((choice, c) => {
+        fs.append(el("label", { class: "choice" }, el("input", { type: "radio", name, value: c }), ` ${choice}`));
+      });
+      fs.append(el("p", { class: "verdict", hidden: true }));
+      form.append(fs);
+    });
+    const submit = el("button", { type: "submit", text: "Submit answers" });
+    form.append(submit);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      quiet(submitCheck(shareId, box, form));
+    });
+    const closed = check.passed ? "You passed this knowledge check." : max && used >= max ? "No attempts left: you did not pass this knowledge check." : "";
+    if (closed) {
+      for (const input of form.querySelectorAll("input, button")) input.disabled = true;
+      out.dataset.state = check.passed ? "ok" : "error";
+      out.textContent = closed;
+    }
+    body.replaceChildren(info, form);
+  }
+
+  async function submitCheck(shareId, box, form) {
+    const out = box.querySelector("output.check-result");
+    const questions = [...form.querySelectorAll("fieldset.check-question")];
+    const answers = questions.map((fs) => {
+      const picked = fs.querySelector("input[type=radio]:checked");
+      return picked ? Number(picked.value) : null;
+    });
+    const missing = answers.findIndex((a) => a === null);
+    delete out.dataset.status;
+    if (missing >= 0) {
+      out.dataset.state = "error";
+      out.textContent = `Answer every question first (question ${missing + 1} has no answer).`;
+      questions[missing].querySelector("input[type=radio]").focus();
+      return;
+    }
+    out.dataset.state = "pending";
+    out.textContent = "Check: sending your answers…";
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    const path = `/v1/shares/${encodeURIComponent(shareId)}/checks/attempts`;
+    let r;
+    try {
+      r = await call(cfg.learnUrl, path, { method: "POST", body: { answers } });
+    } catch {
+      submit.disabled = false;
+      out.dataset.state = "error";
+      out.textContent = "Check: could not reach the learn service.";
+      return;
+    }
+    out.dataset.status = String(r.status);
+    if (r.status !== 201 && r.status !== 200) {
+      submit.disabled = false;
+      out.dataset.state = "error";
+      const detail = await problemText(r);
+      out.textContent = r.status === 409 || r.status === 422
+        ? `Check: not graded (${detail || `HTTP ${r.status}`}).`
+        : `Check: not graded (${whyNot(r.status)}).`;
+      if (r.status === 409) localChange(shareId); // passed or out of attempts (maybe in another tab)
+      return;
+    }
+    const result = await r.json().catch(() => ({}));
+    const correct = Array.isArray(result.correct) ? result.correct : [];
+    questions.forEach((fs, i) => {
+      const verdict = fs.querySelector(".verdict");
+      const right = correct[i] === true;
+      fs.dataset.result = right ? "right" : "wrong";
+      verdict.textContent = right ? "✓ Right" : "✗ Wrong";
+      verdict.hidden = false;
+    });
+    const check = checks.get(box);
+    const used = Number.isInteger(result.attempt) ? result.attempt : check.attempts_used + 1;
+    check.attempts_used = used;
+    check.passed = Boolean(result.passed);
+    const left = Math.max(0, check.max_attempts - used);
+    box.querySelector(".check-info").textContent = checkSummary(check);
+    box.dataset.passed = result.passed ? "true" : "false";
+    box.dataset.attemptsLeft = String(left);
+    box.dataset.score = String(result.score);
+    const right = correct.filter((c) => c === true).length;
+    const score = `Score ${percent(result.score)} (${right} of ${questions.length} right)`;
+    if (result.passed) {
+      for (const input of form.querySelectorAll("input, button")) input.disabled = true;
+      out.dataset.state = "ok";
+      out.textContent = `${score}: passed. Learned is recorded.`;
+      // The item's "Learned" said to pass the check first: that is done now.
+      const said = box.closest("li.item").querySelector(".actions output.result");
+      if (said && said.dataset.kind === "learned" && said.dataset.state === "info") {
+        said.dataset.state = "ok";
+        said.textContent = "Learned: recorded by passing the check.";
+      }
+    } else {
+      out.dataset.state = "error";
+      out.textContent = left > 0
+        ? `${score}: not passed. ${left} attempt${left === 1 ? "" : "s"} left.`
+        : `${score}: not passed. No attempts left.`;
+      submit.disabled = left === 0;
+      if (left === 0) for (const input of form.querySelectorAll("input")) input.disabled = true;
+    }
+    localChange(shareId);
   }
 
   // ---- questions and answers (learn's /v1/shares/{id}/questions) ----
