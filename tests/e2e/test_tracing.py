@@ -120,6 +120,7 @@ async def test_one_share_is_one_connected_trace_across_the_three_services(infra,
             spans = in_trace()
             assert named(spans, "notify", f"{topics.deliveries} process"), "notify has not processed yet"
             assert named(spans, "learn", f"{topics.deliveries} process"), "learn has not processed yet"
+            assert named(spans, "learn", f"{topics.shares} process"), "learn has not read share.published yet"
             assert [s for s in spans if service_of(s) == "learnloop-notify" and s.name.startswith("insert")]
             return spans
 

@@ -10,7 +10,8 @@ Two documents per job, as for learn's reminder rounds (and for the same reason):
   whatever happens to leases. A runner killed inside that transaction leaves it open on the server
   until it is reaped; the lease lives in the other document so the next runner can claim at once.
 
-At most one job is ``waiting`` (a unique partial index): a request while one waits joins it.
+At most one job is ``waiting`` (a unique partial index): a request while one waits joins it; a waiting job
+starts once no other job runs.
 """
 
 from __future__ import annotations
@@ -84,7 +85,13 @@ class RepublishStore:
 
     # --- claiming and leases ----------------------------------------------------------------------
     async def claim(self, owner: str, lease_s: float, now: datetime) -> Doc | None:
-        """Atomically take the oldest waiting job, or a running one whose runner's lease expired."""
+        """Atomically take the oldest waiting job, or a running one whose runner's lease expired.
+
+        One job runs at a time: while a job holds a live lease, a waiting one stays waiting (requests keep
+        joining it), so a burst of requests costs at most two passes over the directory, not one per request.
+        """
+        if await self.jobs.find_one({"state": RUNNING, "lease_until": {"$gt": now}}, {"_id": 1}) is not None:
+            return None
         query: Doc = {"$or": [{"state": WAITING}, {"state": RUNNING, "lease_until": {"$lte": now}}]}
         update: list[Doc] = [
             {
