@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.command_cursor import AsyncCommandCursor
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from .documents import Doc
@@ -19,6 +21,7 @@ __all__ = ["Doc"]  # re-exported for storage modules
 T = TypeVar("T")
 DUPLICATE_KEY = 11000
 IN_CHUNK = 1000  # values per ``$in`` query: keeps each query document small whatever the caller passes
+STREAM_BATCH = 1000  # documents per batch of a long sorted read (a stream for a merge join)
 After = tuple[datetime, str]
 """A keyset position in a newest-first list: the (time, id) of the last item already returned."""
 
@@ -83,6 +86,23 @@ async def find_in(
     for i in range(0, len(wanted), IN_CHUNK):
         async for doc in coll.find({**(query or {}), field: {"$in": wanted[i : i + IN_CHUNK]}}, projection):
             yield doc
+
+
+async def in_id_order(cursor: AsyncCursor[Doc]) -> AsyncIterator[Doc]:
+    """The cursor's documents in ``_id`` order, :data:`STREAM_BATCH` per batch, for a reader that may stop
+    early: the cursor is closed however the iteration ends."""
+    async for doc in streamed(cursor.sort("_id", 1).batch_size(STREAM_BATCH)):
+        yield doc
+
+
+async def streamed(cursor: AsyncCursor[Doc] | AsyncCommandCursor[Doc]) -> AsyncIterator[Doc]:
+    """The cursor's documents; the cursor is closed however the iteration ends (also when the reader
+    stops early and closes this generator)."""
+    try:
+        async for doc in cursor:
+            yield doc
+    finally:
+        await cursor.close()
 
 
 def newest_first_after(after: After | None, time_field: str, id_field: str = "_id") -> Doc:

@@ -7,6 +7,8 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from learnloop_learn.domain import export
 from learnloop_learn.domain.audience import Bucket
 from learnloop_learn.domain.directory import TeamPart, UserVersion
 from learnloop_learn.domain.shares import new_share
@@ -24,16 +26,22 @@ def team(tid: str, members: list[str], teams=(), managers=(), name=None, version
     )
 
 
-async def test_report_csv_and_team_learning_read_the_copy_and_the_audience(mongo, unique):
-    db = mongo[f"learn_reports_{unique}"]
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("strategy", ["lookup", "merge"])
+async def test_report_csv_and_team_learning_read_the_copy_and_the_audience(mongo, unique, strategy):
+    db = mongo[f"learn_reports_{strategy}_{unique}"]
     store = LearningStore(db)
     await store.ensure_indexes()
     directory = DirectoryCopy(db)
     await directory.ensure_indexes()
     keep = KeepDirectory(directory)
-    reports = Reports(store, directory)
+    reports = Reports(store, directory, strategy)
+    other = Reports(store, directory, "merge" if strategy == "lookup" else "lookup")
 
-    users = [f"u{i:04d}" for i in range(2500)]  # three buckets
+    users = [f"u{i:04d}" for i in range(2500)]  # in three buckets, every third user each: not in id order
     web, data, ops = users[:1000], users[1000:1500], users[1500:1600]
     await keep.users_changed([UserVersion(u, f"User {u}", None, 1) for u in users[:3]])
     await keep.teams_changed(
@@ -53,18 +61,19 @@ async def test_report_csv_and_team_learning_read_the_copy_and_the_audience(mongo
         ]
     )
     await store.add_recipients(
-        [Bucket(f"{sid}|o0:{i}", sid, T0, tuple(users[i : i + 1000])) for i in range(0, 2500, 1000)]
+        [Bucket(f"{sid}|o0:{k}", sid, T0, tuple(users[k::3])) for k in range(3)]
         + [Bucket(f"{old}|o0:0", old, T0 - timedelta(days=1), tuple(ops[:10]))]
     )
     buckets = {b["_id"]: b["stored_at"] async for b in store.audience.coll.find({"share_id": sid})}
     stored_at = min(buckets.values())
     # u0000 learned (web), u1000 applied (data) and passed the check, u1500 only opened (ops).
+    # u0000 and u1500 are in the first bucket, u1000 in the second.
     progress = [
         {"_id": f"{sid}|u0000", "share_id": sid, "user_id": "u0000", "cycle": 1, "acknowledged": ["opened", "learned"],
          "first_at": {"opened": stored_at, "learned": buckets[f"{sid}|o0:0"] + timedelta(seconds=100)},
          "last_completed_revision": 1, "rating": 4},
         {"_id": f"{sid}|u1000", "share_id": sid, "user_id": "u1000", "cycle": 1, "acknowledged": ["applied"],
-         "first_at": {"applied": buckets[f"{sid}|o0:1000"] + timedelta(seconds=300)},
+         "first_at": {"applied": buckets[f"{sid}|o0:1"] + timedelta(seconds=300)},
          "last_completed_revision": 1, "check_passed": True, "check_best": 1.0, "check_attempts": 2},
         {"_id": f"{sid}|u1500", "share_id": sid, "user_id": "u1500", "cycle": 1, "acknowledged": ["opened"],
          "first_at": {"opened": stored_at}},
@@ -86,12 +95,18 @@ async def test_report_csv_and_team_learning_read_the_copy_and_the_audience(mongo
     assert r is not None and [row["team_id"] for row in r.by_team] == ["data", "eng", "web"]
     assert r.totals["recipients"] == 1500
     assert await reports.share_report(share, "nobody") is None
+    # The other strategy gives the same reports.
+    for reader in ("ann", "lead", "opsy", "boss"):
+        assert await reports.share_report(share, reader) == await other.share_report(share, reader)
 
-    # The CSV: a header and one row per recipient in bucket order.
-    text = "".join([c async for c in reports.csv_chunks(share)])
-    rows_csv = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows_csv) == 2500 and [row["user_id"] for row in rows_csv] == users
-    first = rows_csv[0]
+    # The CSV: a header and one row per recipient, in bucket order or (merged) by user id; the same rows.
+    listed = csv_rows("".join([c async for c in reports.csv_chunks(share)]))
+    in_buckets = users[0::3] + users[1::3] + users[2::3]
+    assert [row["user_id"] for row in listed] == (users if strategy == "merge" else in_buckets)
+    rows_other = csv_rows("".join([c async for c in other.csv_chunks(share)]))
+    assert {tuple(r.items()) for r in listed} == {tuple(r.items()) for r in rows_other}
+    rows_csv = {row["user_id"]: row for row in listed}
+    first = rows_csv["u0000"]
     assert (first["name"], first["teams"], first["rating"], first["status"]) == (
         "User u0000",
         "eng;org;web",
@@ -99,8 +114,16 @@ async def test_report_csv_and_team_learning_read_the_copy_and_the_audience(mongo
         "completed",
     )
     assert first["learned_at"].endswith("Z") and first["applied_at"] == ""
-    assert rows_csv[1000]["check_score"] == "1.0" and rows_csv[1000]["teams"] == "data;eng;org"
-    assert rows_csv[2000] == {**rows_csv[2000], "name": "", "teams": "", "status": "pending"}
+    assert rows_csv["u1000"]["check_score"] == "1.0" and rows_csv["u1000"]["teams"] == "data;eng;org"
+    assert rows_csv["u2000"] == {**rows_csv["u2000"], "name": "", "teams": "", "status": "pending"}
+    # Each row carries its own bucket's stored_at, whatever order the rows come in.
+    assert all(rows_csv[u]["delivered_at"] == export.rfc3339(buckets[f"{sid}|o0:{i % 3}"]) for i, u in enumerate(users))
+
+    # The rule: merge when recipients × 10 ≥ the directory documents the merge would scan (1,600
+    # memberships, and 3 users for the CSV): yes for 2,500 recipients, no for the old share's 10.
+    auto = Reports(store, directory)
+    assert await auto.merges(sid, names=True) and await auto.merges(sid, names=False)
+    assert not await auto.merges(old, names=False)
 
     # A team's shares: ops members got both shares, newest first, counted for ops only; pages by cursor.
     assert await reports.team_learning("lead", "ops", None, 10) is None

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import IN_CHUNK, Doc, find_in, insert_many_new, upsert_many
+from learnloop_shared.mongo import IN_CHUNK, Doc, find_in, in_id_order, insert_many_new, upsert_many
 from pymongo import ASCENDING, DeleteMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -125,6 +125,26 @@ class DirectoryCopy:
 
     async def names(self, users: Collection[str]) -> dict[str, str]:
         return {d["_id"]: d.get("name", "") async for d in find_in(self.users, "_id", users, None, {"name": 1})}
+
+    async def sorted_memberships(self, first_user: str, among: Collection[str] | None = None) -> AsyncIterator[Doc]:
+        """``{_id: user_id, teams}`` of users ≥ ``first_user`` in ``_id`` order (with ``among``: only those
+        in any of those teams)."""
+        query: Doc = {"_id": {"$gte": first_user}}
+        if among is not None:
+            query["teams"] = {"$in": list(among)}
+        async for doc in in_id_order(self.memberships.find(query, {"teams": 1})):
+            yield doc
+
+    async def sorted_names(self, first_user: str) -> AsyncIterator[Doc]:
+        """``{_id: user_id, name}`` of users ≥ ``first_user`` in ``_id`` order."""
+        async for doc in in_id_order(self.users.find({"_id": {"$gte": first_user}}, {"name": 1})):
+            yield doc
+
+    async def scanned_by_merge(self, names: bool) -> int:
+        """About how many documents a merge join over the directory reads at most: every membership, and
+        with ``names`` every user (estimated from collection metadata, no scan)."""
+        n = await self.memberships.estimated_document_count()
+        return n + await self.users.estimated_document_count() if names else n
 
     async def members_in(self, teams: Collection[str], chunk: int = IN_CHUNK) -> AsyncIterator[list[str]]:
         """The users who belong directly to any of ``teams``, each once (one document per user), ``chunk`` at

@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from learnloop_shared.mongo import Doc, find_in, upsert_many
+from learnloop_shared.mongo import Doc, find_in, in_id_order, upsert_many
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -150,6 +150,13 @@ class LearningStore:
             return {}
         ids = [f"{share_id}|{u}" for u in users]
         return {d["user_id"]: d async for d in self.progress.find({"_id": {"$in": ids}})}
+
+    async def sorted_progress(self, share_id: str, first_user: str) -> AsyncIterator[Doc]:
+        """The share's progress documents of users ≥ ``first_user``, in ``_id`` order, which is user id
+        order: every id is ``<share_id>|<user_id>``."""
+        query = {"_id": {"$gte": f"{share_id}|{first_user}", "$lt": f"{share_id}}}"}}
+        async for doc in in_id_order(self.progress.find(query)):
+            yield doc
 
     async def progress_by_id(self, ids: Sequence[str]) -> dict[str, Doc]:
         """Progress documents by ``_id`` (``<share>|<user>``), a chunk of ids per query (``find_in``)."""

@@ -14,7 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from learnloop_shared.events import utcnow
-from learnloop_shared.mongo import After, Doc, duplicates_only, is_duplicate, newest_first_after
+from learnloop_shared.mongo import (
+    STREAM_BATCH,
+    After,
+    Doc,
+    duplicates_only,
+    is_duplicate,
+    newest_first_after,
+    streamed,
+)
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -104,6 +112,20 @@ class RecipientBuckets:
         """The share's buckets in ``_id`` order: ``users`` and ``stored_at`` (when learn stored them)."""
         query = {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}
         async for doc in self.coll.find(query, {"users": 1, "stored_at": 1}).sort("_id", ASCENDING).batch_size(20):
+            yield doc
+
+    async def sorted_recipients(self, share_id: str) -> AsyncIterator[Doc]:
+        """Every recipient of the share once, by user id: ``{user, stored_at}`` (``stored_at`` of their
+        bucket). The database sorts, spilling to disk when it must, and hands them over
+        :data:`STREAM_BATCH` at a time, so memory here stays flat whatever the audience."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}},
+            {"$project": {"_id": 0, "users": 1, "stored_at": 1}},
+            {"$unwind": "$users"},
+            {"$sort": {"users": 1}},
+            {"$project": {"user": "$users", "stored_at": 1}},
+        ]
+        async for doc in streamed(await self.coll.aggregate(pipeline, allowDiskUse=True, batchSize=STREAM_BATCH)):
             yield doc
 
     async def newest_shares_of_any(self, users: Sequence[str], after: After | None, limit: int) -> list[Doc]:
