@@ -91,7 +91,9 @@ async def find_in(
 async def in_id_order(cursor: AsyncCursor[Doc]) -> AsyncIterator[Doc]:
     """The cursor's documents in ``_id`` order, :data:`STREAM_BATCH` per batch, for a reader that may stop
     early: the cursor is closed however the iteration ends."""
-    async for doc in streamed(cursor.sort("_id", 1).batch_size(STREAM_BATCH)):
+    # Walking the ``_id`` index keeps the read streaming: with another filter (teams, say) the planner
+    # could pick that field's index and sort everything in memory before the first document.
+    async for doc in streamed(cursor.sort("_id", 1).hint([("_id", 1)]).batch_size(STREAM_BATCH)):
         yield doc
 
 

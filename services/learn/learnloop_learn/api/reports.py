@@ -75,7 +75,7 @@ async def report(share_id: IdPath, me: CurrentPrincipal, deps: Deps) -> ShareRep
     responses={
         200: {
             "content": {"text/csv": {}},
-            "description": "A header row and one row per recipient, in the order learn stored them",
+            "description": "A header row and one row per recipient (order not specified)",
         }
     },
 )
