@@ -8,6 +8,10 @@ bounded and the seed fixed, so the run is repeatable and takes about a minute fo
 ``GET /v1/notifications/stream`` (notify) and ``GET /v1/shares/{share_id}/feedback/stream`` (learn) are left
 out: their responses never end by design (SSE); their bad inputs are covered in ``test_errors.py`` and the
 authorisation matrix.
+
+The fuzzer gets a stack of its own (its own databases, topics and consumer groups on the session's broker
+and database servers): it writes thousands of users and teams and asks for directory republishes, which
+must neither slow down nor change what the other end-to-end tests see.
 """
 
 from __future__ import annotations
@@ -15,11 +19,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from learnloop_shared.auth import issue_token
-from learnloop_shared.local.stack import SERVICES
+from learnloop_shared.auth import ensure_local_secret, issue_token
+from learnloop_shared.local.servers import LocalInfra, free_port
+from learnloop_shared.local.stack import SERVICES, LocalStack
+from learnloop_shared.settings import Topics
+
+from .conftest import TEST_ENV
 
 SCOPES = ("directory:write", "shares:publish", "publishers:write")
 MAX_EXAMPLES = 30
@@ -30,9 +39,37 @@ def _st() -> str:
     return str(Path(sys.executable).with_name("st"))
 
 
+FUZZ_ENV = {
+    **TEST_ENV,
+    **{f"LEARNLOOP_TOPICS__{field.upper()}": f"fuzz.{name}" for field, name in Topics().model_dump().items()},
+    "LEARNLOOP_KAFKA_CREATE_TOPICS": "true",
+    "LEARNLOOP_KAFKA_GROUP_PREFIX": "fuzz",
+}
+
+
 @pytest.fixture(scope="module")
-async def fuzzer(stack) -> str:
+def fuzz_stack(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    var = tmp_path_factory.mktemp("fuzz")
+    ensure_local_secret(var / "auth-secret")
+    s = LocalStack(
+        infra=infra,
+        ports={n: free_port() for n in SERVICES},
+        var_dir=var,
+        secret_file=var / "auth-secret",
+        db_prefix="fuzz",
+        extra_env=FUZZ_ENV,
+    )
+    try:
+        s.start_services()
+        yield s
+    finally:
+        s.stop_services()
+
+
+@pytest.fixture(scope="module")
+async def fuzzer(fuzz_stack: LocalStack) -> str:
     """A token for a user that exists, with every scope."""
+    stack = fuzz_stack
     import httpx
 
     secret = stack.secret_file.read_text().strip()
@@ -45,7 +82,8 @@ async def fuzzer(stack) -> str:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_openapi_holds_under_fuzzing(stack, fuzzer, service, tmp_path):
+def test_openapi_holds_under_fuzzing(fuzz_stack, fuzzer, service, tmp_path):
+    stack = fuzz_stack
     cmd = [
         _st(),
         "run",

@@ -174,7 +174,7 @@ async def test_a_republish_rebuilds_learns_copy(api, stack, unique):
 
         r = await api.share.post("/v1/directory/republish", headers=api.auth("admin", *ADMIN))
         assert r.status_code == 202, r.text
-        await eventually(both_rows, timeout=60)
+        await eventually(both_rows, timeout=180)  # the whole session's directory is sent again
 
         async def users_back() -> bool:
             return await db["dir_users"].count_documents(mine) == len(ids)

@@ -26,7 +26,7 @@ from .directory import team_events, user_events
 
 # Members of the teams of one batch (one team may have more: it is then a batch of its own). Bounds the
 # memory of a batch and the size of its transaction.
-MAX_MEMBERS_PER_BATCH = 50_000
+MAX_MEMBERS_PER_BATCH = 10_000
 
 
 @dataclass(frozen=True)
