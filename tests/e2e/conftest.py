@@ -24,8 +24,6 @@ TEST_ENV = {
     "LEARNLOOP_ROUNDS_POLL_S": "0.2",
     "LEARNLOOP_ROUNDS_BATCH_SIZE": "50",
     "LEARNLOOP_ROUNDS_LEASE_S": "3",
-    # Directory republishes in small transactions, so directory writes of other tests never wait long.
-    "LEARNLOOP_REPUBLISH_BATCH_SIZE": "100",
 }
 
 

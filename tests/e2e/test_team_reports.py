@@ -174,7 +174,8 @@ async def test_a_republish_rebuilds_learns_copy(api, stack, unique):
 
         r = await api.share.post("/v1/directory/republish", headers=api.auth("admin", *ADMIN))
         assert r.status_code == 202, r.text
-        await eventually(both_rows, timeout=180)  # the whole session's directory is sent again
+        # The whole session's directory is sent again (users first, then teams): thousands of users by now.
+        await eventually(both_rows, timeout=360)
 
         async def users_back() -> bool:
             return await db["dir_users"].count_documents(mine) == len(ids)
