@@ -107,6 +107,11 @@ async def streamed(cursor: AsyncCursor[Doc] | AsyncCommandCursor[Doc]) -> AsyncI
         await cursor.close()
 
 
+def ids_under(prefix: str) -> Doc:
+    """The ``_id`` range of documents whose id starts with ``"<prefix>|"`` (``"}"`` sorts right after ``"|"``)."""
+    return {"$gte": f"{prefix}|", "$lt": f"{prefix}}}"}
+
+
 def newest_first_after(after: After | None, time_field: str, id_field: str = "_id") -> Doc:
     """The filter for items strictly after ``after`` in (time desc, id desc) order; ``{}`` for the first page."""
     if after is None:

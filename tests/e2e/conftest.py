@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,18 +28,17 @@ TEST_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def stack(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """All three services as separate processes (role ``all``) against the session's broker and database."""
-    var = tmp_path_factory.mktemp("var")
+def running_stack(infra: LocalInfra, var: Path, db_prefix: str, env: dict[str, str]) -> Iterator[LocalStack]:
+    """The three services as processes against ``infra``, stopped when the generator is closed (their logs
+    are printed if they do not start)."""
     ensure_local_secret(var / "auth-secret")
     s = LocalStack(
         infra=infra,
         ports={n: free_port() for n in SERVICES},
         var_dir=var,
         secret_file=var / "auth-secret",
-        db_prefix="e2e",
-        extra_env=TEST_ENV,
+        db_prefix=db_prefix,
+        extra_env=env,
     )
     s.create_topics()
     try:
@@ -50,8 +50,16 @@ def stack(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 print(f"--- {name} log ---\n{log.read_text()[-4000:]}")
         s.stop_services()
         raise
-    yield s
-    s.stop_services()
+    try:
+        yield s
+    finally:
+        s.stop_services()
+
+
+@pytest.fixture(scope="session")
+def stack(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """All three services as separate processes (role ``all``) against the session's broker and database."""
+    yield from running_stack(infra, tmp_path_factory.mktemp("var"), "e2e", TEST_ENV)
 
 
 class Api:

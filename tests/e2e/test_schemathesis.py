@@ -23,12 +23,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from learnloop_shared.auth import ensure_local_secret, issue_token
-from learnloop_shared.local.servers import LocalInfra, free_port
+from learnloop_shared.auth import issue_token
+from learnloop_shared.local.servers import LocalInfra
 from learnloop_shared.local.stack import SERVICES, LocalStack
 from learnloop_shared.settings import Topics
 
-from .conftest import TEST_ENV
+from .conftest import TEST_ENV, running_stack
 
 SCOPES = ("directory:write", "shares:publish", "publishers:write")
 MAX_EXAMPLES = 30
@@ -49,21 +49,8 @@ FUZZ_ENV = {
 
 @pytest.fixture(scope="module")
 def fuzz_stack(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    var = tmp_path_factory.mktemp("fuzz")
-    ensure_local_secret(var / "auth-secret")
-    s = LocalStack(
-        infra=infra,
-        ports={n: free_port() for n in SERVICES},
-        var_dir=var,
-        secret_file=var / "auth-secret",
-        db_prefix="fuzz",
-        extra_env=FUZZ_ENV,
-    )
-    try:
-        s.start_services()
-        yield s
-    finally:
-        s.stop_services()
+    # Its own topics (FUZZ_ENV) are created by the services themselves (LEARNLOOP_KAFKA_CREATE_TOPICS).
+    yield from running_stack(infra, tmp_path_factory.mktemp("fuzz"), "fuzz", FUZZ_ENV)
 
 
 @pytest.fixture(scope="module")

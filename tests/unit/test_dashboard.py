@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from learnloop_learn.domain.dashboard import author_share, has_checks
+from learnloop_learn.domain.checks import has_checks
+from learnloop_learn.domain.dashboard import author_share
 from learnloop_shared.http.sse import sse
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

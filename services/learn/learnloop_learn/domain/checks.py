@@ -32,6 +32,7 @@ _EPSILON = 1e-9
 
 
 def has_checks(share: Mapping[str, Any]) -> bool:
+    """A share has a knowledge check iff learn was told so (``has_checks``) or holds its questions."""
     return bool(share.get("has_checks")) or bool(share.get("checks"))
 
 

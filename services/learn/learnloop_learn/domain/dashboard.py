@@ -8,16 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .checks import has_checks
 from .follow_through import Requires
 
 ShareStatus = Literal["active", "retracted"]
 MAX_SHARES_PAGE = 50  # each row counts its recipients' acknowledgements: pages stay small
 COUNTS = ("recipients", "opened", "learned", "applied", "passed", "completed", "pending", "overdue")
-
-
-def has_checks(share: Mapping[str, Any]) -> bool:
-    """A share has a knowledge check iff learn was told so (``has_checks``) or holds its questions."""
-    return bool(share.get("has_checks")) or bool(share.get("checks"))
 
 
 class AuthorShare(BaseModel):

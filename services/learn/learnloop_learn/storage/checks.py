@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from learnloop_shared.mongo import Doc
+from learnloop_shared.mongo import Doc, ids_under
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -112,8 +112,7 @@ class CheckStore:
         for i in range(questions):
             group[f"q{i}"] = {"$sum": {"$cond": [{"$eq": [{"$arrayElemAt": ["$check_correct", i]}, True]}, 1, 0]}}
         pipeline: list[Doc] = [
-            # Progress ids start with "<share_id>|", and "}" sorts right after "|".
-            {"$match": {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}, "check_attempts": {"$gte": 1}}},
+            {"$match": {"_id": ids_under(share_id), "check_attempts": {"$gte": 1}}},
             {"$group": group},
         ]
         rows = await (await self.progress.aggregate(pipeline)).to_list()

@@ -7,7 +7,7 @@ without sorting all of an author's shares.
 
 from __future__ import annotations
 
-from learnloop_shared.mongo import After, Doc, newest_first_after
+from learnloop_shared.mongo import After, Doc, ids_under, newest_first_after
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -30,5 +30,5 @@ class AuthorShares:
 
     async def passed_count(self, share_id: str) -> int:
         """Recipients who passed the share's knowledge check (``check_passed`` on their progress)."""
-        query = {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}, "check_passed": True}
+        query = {"_id": ids_under(share_id), "check_passed": True}
         return await self.progress.count_documents(query)

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from learnloop_shared.mongo import Doc, find_in, in_id_order, upsert_many
+from learnloop_shared.mongo import Doc, find_in, ids_under, in_id_order, upsert_many
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -255,8 +255,7 @@ class LearningStore:
 
 
 def _progress_of(share_id: str) -> Doc:
-    # Progress ids start with "<share_id>|", and "}" sorts right after "|".
-    return {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}
+    return {"_id": ids_under(share_id)}
 
 
 def _cycle_match(cycle: int) -> Any:

@@ -19,6 +19,7 @@ from learnloop_shared.mongo import (
     After,
     Doc,
     duplicates_only,
+    ids_under,
     is_duplicate,
     newest_first_after,
     streamed,
@@ -93,9 +94,8 @@ class RecipientBuckets:
         return await self.coll.find_one(query, {"_id": 1}) is not None
 
     async def count(self, share_id: str) -> int:
-        # Bucket ids start with "<share_id>|", and "}" sorts right after "|".
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}},
+            {"$match": {"_id": ids_under(share_id)}},
             {"$group": {"_id": None, "n": {"$sum": "$n"}}},
         ]
         rows = await (await self.coll.aggregate(pipeline)).to_list()
@@ -110,7 +110,7 @@ class RecipientBuckets:
 
     async def with_stored_at(self, share_id: str) -> AsyncIterator[Doc]:
         """The share's buckets in ``_id`` order: ``users`` and ``stored_at`` (when learn stored them)."""
-        query = {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}
+        query = {"_id": ids_under(share_id)}
         async for doc in self.coll.find(query, {"users": 1, "stored_at": 1}).sort("_id", ASCENDING).batch_size(20):
             yield doc
 
@@ -119,7 +119,7 @@ class RecipientBuckets:
         bucket). The database sorts, spilling to disk when it must, and hands them over
         :data:`STREAM_BATCH` at a time, so memory here stays flat whatever the audience."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"_id": {"$gte": f"{share_id}|", "$lt": f"{share_id}}}"}}},
+            {"$match": {"_id": ids_under(share_id)}},
             {"$project": {"_id": 0, "users": 1, "stored_at": 1}},
             {"$unwind": "$users"},
             {"$sort": {"users": 1}},

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from learnloop_shared.mongo import Doc, insert_many_new, upsert_many
+from learnloop_shared.mongo import Doc, ids_under, insert_many_new, upsert_many
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -90,7 +90,7 @@ class ShareStates:
         await insert_many_new(self.pairs, docs)
         ops = []
         for sid in {s for s, _, _ in pairs}:
-            n = await self.pairs.count_documents({"_id": {"$gte": f"{sid}|", "$lt": f"{sid}}}"}})
+            n = await self.pairs.count_documents({"_id": ids_under(sid)})
             ops.append(UpdateOne({"_id": sid}, {"$set": {"built_upon": n}}))
             self._forget(sid)
         await upsert_many(self.coll, ops)

@@ -7,7 +7,8 @@ import asyncio
 from learnloop_shared.events import utcnow
 from learnloop_shared.mongo import After, Doc
 
-from ..domain.dashboard import AuthorShare, author_share, has_checks
+from ..domain.checks import has_checks
+from ..domain.dashboard import AuthorShare, author_share
 from ..domain.follow_through import confirm_cycle, split_counts
 from ..storage.dashboard import AuthorShares
 from ..storage.learning import LearningStore
