@@ -15,13 +15,17 @@ from ...domain.xapi.validation import validate_statements
 from ...storage.xapi.statements import StatementStore
 
 AfterStore = Callable[[Sequence[Doc]], Awaitable[None]]
+BeforeStore = Callable[[list[Doc]], None]
 
 
 class StatementIntake:
-    """``after_store`` hooks run with the documents that were new, once they are stored (the loop's way in)."""
+    """``before_store`` hooks may add fields to the documents about to be stored (pure, no I/O: a marker that
+    a job must still act on them survives a crash); ``after_store`` hooks run with the documents that were
+    new, once they are stored (the loop's way in)."""
 
     def __init__(self, store: StatementStore) -> None:
         self._store = store
+        self.before_store: list[BeforeStore] = []
         self.after_store: list[AfterStore] = []
 
     async def store(self, body: Any, caller: XapiCaller, version: str) -> list[str]:
@@ -36,6 +40,8 @@ class StatementIntake:
         ids = [d["_id"] for d in docs]
         if len(set(ids)) != len(ids):
             raise XapiError("the batch holds two statements with the same id")
+        for mark in self.before_store:
+            mark(docs)
         existing = await self._store.insert_new(docs)
         if existing:
             raise XapiError(f"statement {sorted(existing)[0]} exists already", status=409)
