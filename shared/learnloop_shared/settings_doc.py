@@ -36,7 +36,7 @@ CLASSES: tuple[tuple[str, str], ...] = (
 READERS = {
     "shares": "share worker (fan-out), learn worker, notify worker",
     "deliveries": "notify worker, learn worker",
-    "acknowledgements": "notify worker",
+    "acknowledgements": "notify worker, learn worker (xAPI loop out)",
     "directory": "learn worker (its copy of users, teams and managers)",
     "share_requests": "share worker",
     "dead_letters": "— (operators, replay tooling)",

@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from learnloop_shared.events import (
     DirectoryTeamChanged,
     DirectoryUserChanged,
+    LearningAcknowledged,
+    LearningAnswered,
+    LearningChecked,
+    LearningOverdue,
+    LearningReminded,
     ShareBuiltOn,
     ShareDelivered,
     SharePublished,
@@ -50,12 +55,26 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
                 DirectoryTeamChanged: deps.on_directory.on_team_changed,
             },
         ),
+        ConsumerSpec(
+            name="xapi-loop-out",
+            topic=t.acknowledgements,
+            handlers={
+                LearningAcknowledged: deps.xapi.on_learning.on_learning,
+                LearningChecked: deps.xapi.on_learning.on_learning,
+                LearningAnswered: deps.xapi.on_learning.on_learning,
+            },
+            ignore=frozenset({LearningReminded.event_type, LearningOverdue.event_type}),
+        ),
     ]
 
 
 def jobs(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[Job]:
-    """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations)."""
-    return [Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s)]
+    """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations), and the xAPI
+    loop in's sweep (statements stored but not yet taken in)."""
+    return [
+        Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s),
+        Job("xapi-loop-in", deps.xapi.loop_in.sweep, every_s=rt.settings.xapi_loop_in_sweep_s),
+    ]
 
 
 SERVICE = ServiceDefinition[LearnSettings, LearnDeps](

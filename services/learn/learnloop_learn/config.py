@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from learnloop_shared.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, field_validator
+
+from .domain.xapi.loop import DEFAULT_VERB_MAP, check_verb_map
 
 
 class LearnSettings(ServiceSettings):
@@ -35,3 +37,28 @@ class LearnSettings(ServiceSettings):
 
     def xapi_home_page(self) -> str:
         return (self.xapi_account_home_page or self.learn_public_url).rstrip("/")
+
+    xapi_verb_map: dict[str, str] | None = Field(
+        None,
+        description="xAPI loop in: JSON object, verb IRI -> `opened`, `learned` or `applied` (at most 100); replaces "
+        'the default table (README "xAPI verbs"). `{}` takes nothing in',
+    )
+    xapi_loop_in_grace_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="xAPI loop in: a stored statement the request did not take in (a crash, a failure) is taken by "
+        "the sweep after this long; also how long a claim on a statement lasts",
+    )
+    xapi_loop_in_sweep_s: float = Field(
+        5.0, gt=0, description="xAPI loop in: how often workers look for statements waiting to be taken in"
+    )
+
+    @field_validator("xapi_verb_map")
+    @classmethod
+    def _verb_map(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else check_verb_map(value)
+
+    def xapi_verbs(self) -> dict[str, str]:
+        """The loop in's verb map: the setting, or the default table."""
+        return dict(DEFAULT_VERB_MAP) if self.xapi_verb_map is None else self.xapi_verb_map

@@ -10,10 +10,12 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
+from .domain.xapi.loop import Out, learnloop_authority_key
 from .jobs.rounds import RoundRunner
 from .messaging.directory import DirectoryHandlers
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
+from .messaging.xapi import XapiLoopHandlers
 from .storage.changes import ShareChanges
 from .storage.checks import CheckStore
 from .storage.dashboard import AuthorShares
@@ -24,6 +26,7 @@ from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .storage.xapi.credentials import CredentialStore
+from .storage.xapi.loop import LoopStore
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
@@ -35,6 +38,8 @@ from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
 from .usecases.reports import Reports
 from .usecases.xapi.intake import StatementIntake
+from .usecases.xapi.loop_in import LoopIn, LoopInSettings
+from .usecases.xapi.loop_out import LoopOut
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class XapiDeps:
     intake: StatementIntake
     public_url: str
     home_page: str
+    on_learning: XapiLoopHandlers  # the loop out: learn's learning events -> statements
+    loop_in: LoopIn  # the loop in: statements -> acknowledgements (hooks on the intake, and the sweep)
 
 
 @dataclass(frozen=True)
@@ -95,12 +102,32 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     acknowledging = Acknowledging(store, checks, rt.outbox, settings.topics.acknowledgements, rt.source)
     statements = StatementStore(rt.db)
     await statements.ensure_indexes()
+    intake = StatementIntake(statements)
+    public_url = settings.learn_public_url.rstrip("/")
+    loop_store = LoopStore(rt.db)
+    await loop_store.ensure_indexes()
+    loop_in = LoopIn(
+        loop_store,
+        store,
+        acknowledging,
+        LoopInSettings(
+            verb_map=settings.xapi_verbs(),
+            public_url=public_url,
+            home_page=settings.xapi_home_page(),
+            learnloop_key=learnloop_authority_key(public_url),
+            grace_s=settings.xapi_loop_in_grace_s,
+        ),
+    )
+    intake.before_store.append(loop_in.mark)
+    intake.after_store.append(loop_in.after_store)
     xapi = XapiDeps(
         statements=statements,
         credentials=CredentialStore(rt.db),
-        intake=StatementIntake(statements),
-        public_url=settings.learn_public_url.rstrip("/"),
+        intake=intake,
+        public_url=public_url,
         home_page=settings.xapi_home_page(),
+        on_learning=XapiLoopHandlers(LoopOut(intake, statements, store, Out(public_url, settings.xapi_home_page()))),
+        loop_in=loop_in,
     )
     return LearnDeps(
         store=store,

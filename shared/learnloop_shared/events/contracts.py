@@ -185,6 +185,7 @@ class LearningAcknowledged(EventData):
     revision: int = 1  # the share's revision the acknowledgement was made for
     public: bool = False  # a question every recipient may read (kind "question" only)
     completed: bool = False  # this acknowledgement completed the share for the recipient (see Requires)
+    statement_id: str | None = None  # the xAPI statement it came from (xAPI loop in), if any
 
 
 class LearningAnswered(EventData):

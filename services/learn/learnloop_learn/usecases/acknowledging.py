@@ -32,11 +32,16 @@ class Acknowledging:
         self._source = source
 
     @retry_transient
-    async def acknowledge(self, share: Doc, user_id: str, body: AckIn) -> Acknowledgement:
+    async def acknowledge(
+        self, share: Doc, user_id: str, body: AckIn, statement_id: str | None = None
+    ) -> Acknowledgement:
         """Raises :class:`CheckNotPassed` for ``learned`` while the share's knowledge check is not passed
-        (read in the same transaction as the write)."""
+        (read in the same transaction as the write). ``statement_id``: the xAPI statement it came from
+        (the loop in), kept on the acknowledgement and its event."""
         now = utcnow()
         doc = self.new_ack(share, user_id, body, now)
+        if statement_id is not None:
+            doc["statement_id"] = statement_id
         async with self._outbox.transaction() as tx:
             if body.kind == "learned" and has_checks(share):  # no extra read for shares without a check
                 progress = await self._checks.progress_of(share["_id"], user_id, tx.session)
@@ -99,6 +104,7 @@ class Acknowledging:
                     revision=revision,
                     public=body.public,
                     completed=completed,
+                    statement_id=doc.get("statement_id"),
                 ),
                 source=self._source,
                 subject=share_id,

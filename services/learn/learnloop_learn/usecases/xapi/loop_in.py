@@ -1,0 +1,139 @@
+"""The loop in: a statement another tool stored records the acknowledgement it stands for.
+
+A statement is marked pending when it is stored (:meth:`LoopIn.mark`, a ``before_store`` hook, so the
+mark is in the same write as the statement), taken at once by the request that stored it
+(:meth:`LoopIn.after_store`), and otherwise, after a crash or a failure, by the sweep
+(:meth:`LoopIn.sweep`, a job) once its grace period is over. Either way it is claimed first
+(``storage.xapi.loop``), and the acknowledgement goes through :class:`Acknowledging`, the same use case
+as ``POST /v1/shares/{id}/acknowledgements``, whose natural keys record opened/learned/applied once per
+recipient and confirm cycle: a statement taken twice, or two statements saying the same, count once.
+
+What a statement cannot record is written on it (``loop_in``) and nothing else happens. Voiding a
+statement later does not undo the acknowledgement it recorded (acknowledgements are never withdrawn).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from learnloop_shared.events import utcnow
+from learnloop_shared.mongo import Doc
+
+from ...domain import rules
+from ...domain.acknowledgements import AckIn, Outcome
+from ...domain.xapi.loop import Candidate, candidate, may_take_in
+from ...storage.learning import LearningStore
+from ...storage.xapi.loop import PENDING, LoopStore
+from ..acknowledging import Acknowledging, CheckNotPassed
+
+log = logging.getLogger(__name__)
+MAX_SHARES_PER_URL = 20  # a statement about a url acknowledges at most this many shares with that url
+
+
+@dataclass(frozen=True)
+class LoopInSettings:
+    verb_map: Mapping[str, str]
+    public_url: str
+    home_page: str
+    learnloop_key: str  # the authority key of Learnloop's own statements: never taken in
+    grace_s: float = 30.0  # a pending statement is the sweep's after this long; also the length of a claim
+    batch: int = 100
+
+
+class LoopIn:
+    def __init__(
+        self, loop: LoopStore, learning: LearningStore, acknowledging: Acknowledging, settings: LoopInSettings
+    ) -> None:
+        self._loop = loop
+        self._learning = learning
+        self._acknowledging = acknowledging
+        self._s = settings
+
+    def mark(self, docs: list[Doc]) -> None:
+        """``before_store``: mark the statements worth a look (pure; the mark is stored with them)."""
+        grace = timedelta(seconds=self._s.grace_s)
+        for doc in docs:
+            if may_take_in(doc, self._s.verb_map, self._s.learnloop_key):
+                doc["loop_in"] = PENDING
+                doc["loop_in_due"] = doc["stored"] + grace
+
+    async def after_store(self, docs: Sequence[Doc]) -> None:
+        """``after_store``: take the marked statements now. A failure is logged, not raised (the statements
+        are stored): the sweep takes them once their grace period is over."""
+        marked = [d for d in docs if d.get("loop_in") == PENDING]
+        if not marked:
+            return
+        try:
+            due_by = max(d["loop_in_due"] for d in marked)
+            await self._take([d["_id"] for d in marked], due_by)
+        except Exception:
+            log.exception("xapi loop in: %d statements left for the sweep", len(marked))
+
+    async def sweep(self) -> int:
+        """One pass of the job: take pending statements that are due, a batch at a time, until none is
+        due. Safe in several replicas at once (claims). Returns how many it took."""
+        taken = 0
+        while True:
+            ids = await self._loop.due(utcnow(), self._s.batch)
+            if not ids:
+                return taken
+            taken += await self._take(ids, utcnow())
+            if len(ids) < self._s.batch:
+                return taken
+
+    async def _take(self, ids: Sequence[str], due_by: datetime) -> int:
+        now = utcnow()
+        claim = uuid.uuid4().hex
+        docs = await self._loop.claim(ids, due_by, now + timedelta(seconds=self._s.grace_s), claim)
+        outcomes: dict[str, str] = {}
+        for doc in docs:
+            outcomes[doc["_id"]] = await self.take(doc)
+        await self._loop.finish(outcomes, claim)
+        return len(docs)
+
+    async def take(self, doc: Doc) -> str:
+        """Record what one stored statement stands for; returns the outcome written on it."""
+        c = candidate(doc["statement"], self._s.verb_map, self._s.public_url, self._s.home_page)
+        if c is None:
+            return "ignored: not a Learnloop user's opened, learned or applied on an activity"
+        user_id = await self._user(c)
+        if user_id is None:
+            return "ignored: the actor is not a Learnloop user"
+        shares = await self._shares(c)
+        if not shares:
+            return "ignored: the object is not a share"
+        results = [await self._acknowledge(share, user_id, c.kind, doc["_id"]) for share in shares]
+        return "; ".join(results)
+
+    async def _user(self, c: Candidate) -> str | None:
+        if c.user_id is not None:
+            return c.user_id
+        assert c.email is not None
+        users = await self._loop.users_by_email(c.email)
+        return users[0] if len(users) == 1 else None  # an email two users share names neither
+
+    async def _shares(self, c: Candidate) -> list[Doc]:
+        if c.share_id is not None:
+            share = await self._learning.share(c.share_id)
+            return [share] if share is not None else []
+        assert c.url is not None
+        return await self._loop.shares_by_url(c.url, MAX_SHARES_PER_URL)
+
+    async def _acknowledge(self, share: Doc, user_id: str, kind: str, statement_id: str) -> str:
+        sid = share["_id"]
+        if not await self._learning.is_recipient(share, user_id):
+            return f"ignored: {user_id} is not a recipient of share {sid}"
+        if rules.is_retracted(share):
+            return f"refused: share {sid} was retracted"
+        try:
+            ack = await self._acknowledging.acknowledge(share, user_id, AckIn(kind=kind), statement_id)  # type: ignore[arg-type]
+        except CheckNotPassed:
+            return f"refused: {kind} on share {sid} needs its knowledge check passed first"
+        if ack.outcome is Outcome.repeated:
+            return f"recorded before: {kind} on share {sid}"
+        log.info("xapi loop in: %s on share %s by %s from statement %s", kind, sid, user_id, statement_id)
+        return f"recorded: {kind} on share {sid}"
