@@ -220,8 +220,12 @@ def test_only_statements_others_wrote_with_a_mapped_verb_on_an_activity_are_mark
         s = prepare(st(verb, obj, BOB), authority=authority, stored=AT, version="1.0.3")
         return stored_document(s, AT)
 
-    assert may_take_in(doc(COMPLETED, {"id": SHARE}, tool), VM, key)
-    assert may_take_in(doc(EXPERIENCED, {"id": "https://wiki/x"}, tool), VM, key)
-    assert not may_take_in(doc(COMPLETED, {"id": SHARE}, ours), VM, key)
-    assert not may_take_in(doc("http://example.com/verbs/liked", {"id": SHARE}, tool), VM, key)
-    assert not may_take_in(doc(COMPLETED, {"objectType": "StatementRef", "id": str(uuid.uuid4())}, tool), VM, key)
+    def marked(d: dict[str, object]) -> bool:
+        return may_take_in(d, VM, key, URL, HOME)
+
+    assert marked(doc(COMPLETED, {"id": SHARE}, tool))
+    assert marked(doc(EXPERIENCED, {"id": "https://wiki/x"}, tool))
+    assert not marked(doc(COMPLETED, {"id": SHARE}, ours))
+    assert not marked(doc("http://example.com/verbs/liked", {"id": SHARE}, tool))
+    assert not marked(doc(COMPLETED, {"objectType": "StatementRef", "id": str(uuid.uuid4())}, tool))
+    assert not marked(doc(COMPLETED, {"id": f"{SHARE}/questions/q1"}, tool))

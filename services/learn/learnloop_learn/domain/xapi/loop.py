@@ -237,11 +237,13 @@ class Candidate:
     email: str | None
 
 
-def may_take_in(doc: Mapping[str, Any], verb_map: Mapping[str, str], learnloop_key: str) -> bool:
-    """Worth a look by the loop in: a mapped verb, an Activity object, not written by Learnloop itself."""
+def may_take_in(
+    doc: Mapping[str, Any], verb_map: Mapping[str, str], learnloop_key: str, public_url: str, home_page: str
+) -> bool:
+    """Worth a look by the loop in: not written by Learnloop itself, and a :func:`candidate`."""
     if doc.get("authority_key") == learnloop_key or doc.get("verb") not in verb_map:
         return False
-    return doc.get("activity") is not None
+    return candidate(doc["statement"], verb_map, public_url, home_page) is not None
 
 
 def candidate(

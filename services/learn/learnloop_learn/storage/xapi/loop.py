@@ -11,7 +11,7 @@ taker that died leaves it due again when the lease ends. Done, ``loop_in`` holds
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from learnloop_shared.mongo import Doc
@@ -66,12 +66,25 @@ class LoopStore:
             ordered=False,
         )
 
-    async def shares_by_url(self, url: str, limit: int) -> list[Doc]:
-        """Shares whose ``url`` is exactly ``url`` (at most ``limit``, the newest first)."""
-        cursor = self.shares.find({"url": url}).sort("published_at", -1).limit(limit)
-        return await cursor.to_list(None)
+    async def shares_by_urls(self, urls: Collection[str], per_url: int) -> dict[str, list[Doc]]:
+        """Shares whose ``url`` is exactly one of ``urls``, by url (at most ``per_url`` each, the newest first)."""
+        if not urls:
+            return {}
+        found: dict[str, list[Doc]] = {}
+        cursor = self.shares.find({"url": {"$in": list(urls)}}).sort("published_at", -1).limit(per_url * len(urls))
+        async for share in cursor:
+            same = found.setdefault(share["url"], [])
+            if len(same) < per_url:
+                same.append(share)
+        return found
 
-    async def users_by_email(self, email: str, limit: int = 2) -> list[str]:
-        """Ids of users whose email is ``email``, ignoring case (at most ``limit``)."""
-        cursor = self.users.find({"email": email}, {"_id": 1}).collation(EMAIL_COLLATION).limit(limit)
-        return [d["_id"] async for d in cursor]
+    async def users_by_emails(self, emails: Collection[str]) -> dict[str, list[str]]:
+        """Ids of users by email (lower-cased), matching ``emails`` without regard to case."""
+        if not emails:
+            return {}
+        found: dict[str, list[str]] = {}
+        query = {"email": {"$in": list(emails)}}
+        cursor = self.users.find(query, {"email": 1}).collation(EMAIL_COLLATION).limit(2 * len(emails))
+        async for user in cursor:
+            found.setdefault(str(user["email"]).lower(), []).append(user["_id"])
+        return found

@@ -55,9 +55,10 @@ class LoopIn:
 
     def mark(self, docs: list[Doc]) -> None:
         """``before_store``: mark the statements worth a look (pure; the mark is stored with them)."""
-        grace = timedelta(seconds=self._s.grace_s)
+        s = self._s
+        grace = timedelta(seconds=s.grace_s)
         for doc in docs:
-            if may_take_in(doc, self._s.verb_map, self._s.learnloop_key):
+            if may_take_in(doc, s.verb_map, s.learnloop_key, s.public_url, s.home_page):
                 doc["loop_in"] = PENDING
                 doc["loop_in_due"] = doc["stored"] + grace
 
@@ -89,39 +90,46 @@ class LoopIn:
         now = utcnow()
         claim = uuid.uuid4().hex
         docs = await self._loop.claim(ids, due_by, now + timedelta(seconds=self._s.grace_s), claim)
-        outcomes: dict[str, str] = {}
-        for doc in docs:
-            outcomes[doc["_id"]] = await self.take(doc)
-        await self._loop.finish(outcomes, claim)
+        await self._loop.finish(await self.outcomes(docs), claim)
         return len(docs)
 
-    async def take(self, doc: Doc) -> str:
-        """Record what one stored statement stands for; returns the outcome written on it."""
-        c = candidate(doc["statement"], self._s.verb_map, self._s.public_url, self._s.home_page)
-        if c is None:
-            return "ignored: not a Learnloop user's opened, learned or applied on an activity"
-        user_id = await self._user(c)
-        if user_id is None:
-            return "ignored: the actor is not a Learnloop user"
-        shares = await self._shares(c)
-        if not shares:
-            return "ignored: the object is not a share"
-        results = [await self._acknowledge(share, user_id, c.kind, doc["_id"]) for share in shares]
-        return "; ".join(results)
+    async def outcomes(self, docs: Sequence[Doc]) -> dict[str, str]:
+        """Record what each stored statement stands for; returns the outcome to write on each. Users by
+        email and shares by url are looked up for the whole batch at once."""
+        found = {
+            d["_id"]: candidate(d["statement"], self._s.verb_map, self._s.public_url, self._s.home_page) for d in docs
+        }
+        wanted = [c for c in found.values() if c is not None]
+        users = await self._loop.users_by_emails({c.email for c in wanted if c.email is not None})
+        by_url = await self._loop.shares_by_urls({c.url for c in wanted if c.url is not None}, MAX_SHARES_PER_URL)
+        outcomes: dict[str, str] = {}
+        for doc in docs:
+            c = found[doc["_id"]]
+            if c is None:
+                outcomes[doc["_id"]] = "ignored: not a Learnloop user's opened, learned or applied on an activity"
+                continue
+            user_id = c.user_id
+            if user_id is None:
+                assert c.email is not None
+                same = users.get(c.email, [])
+                user_id = same[0] if len(same) == 1 else None  # an email two users share names neither
+            if user_id is None:
+                outcomes[doc["_id"]] = "ignored: the actor is not a Learnloop user"
+                continue
+            shares = await self._shares(c, by_url)
+            if not shares:
+                outcomes[doc["_id"]] = "ignored: the object is not a share"
+                continue
+            results = [await self._acknowledge(share, user_id, c.kind, doc["_id"]) for share in shares]
+            outcomes[doc["_id"]] = "; ".join(results)
+        return outcomes
 
-    async def _user(self, c: Candidate) -> str | None:
-        if c.user_id is not None:
-            return c.user_id
-        assert c.email is not None
-        users = await self._loop.users_by_email(c.email)
-        return users[0] if len(users) == 1 else None  # an email two users share names neither
-
-    async def _shares(self, c: Candidate) -> list[Doc]:
+    async def _shares(self, c: Candidate, by_url: Mapping[str, list[Doc]]) -> list[Doc]:
         if c.share_id is not None:
             share = await self._learning.share(c.share_id)
             return [share] if share is not None else []
         assert c.url is not None
-        return await self._loop.shares_by_url(c.url, MAX_SHARES_PER_URL)
+        return by_url.get(c.url, [])
 
     async def _acknowledge(self, share: Doc, user_id: str, kind: str, statement_id: str) -> str:
         sid = share["_id"]
