@@ -66,6 +66,7 @@ async def test_share_events_give_learns_copy_its_check_whichever_comes_first(inf
         on_shares=ShareHandlers(FollowShares(store)),
         on_deliveries=RecipientHandlers(RecordRecipients(store)),
         on_directory=SimpleNamespace(on_user_changed=None, on_team_changed=None),  # not consumed here
+        xapi=SimpleNamespace(on_learning=SimpleNamespace(on_learning=None)),  # not consumed here
     )
     rt = SimpleNamespace(settings=SimpleNamespace(topics=Topics(shares=shares_topic, deliveries=deliveries_topic)))
     specs = [s for s in consumers(rt, deps) if s.name in ("shares", "deliveries")]  # type: ignore[arg-type]

@@ -65,6 +65,7 @@ async def test_directory_events_build_learns_copy(infra, mongo, make_topics, uni
         on_directory=DirectoryHandlers(KeepDirectory(copy)),
         on_shares=SimpleNamespace(on_published=None, on_revised=None, on_retracted=None, on_built_on=None),
         on_deliveries=SimpleNamespace(on_delivered=None),
+        xapi=SimpleNamespace(on_learning=SimpleNamespace(on_learning=None)),  # not consumed here
     )
     rt = SimpleNamespace(settings=SimpleNamespace(topics=Topics(directory=topic)))
     [spec] = [s for s in consumers(rt, deps) if s.name == "directory"]  # type: ignore[arg-type]

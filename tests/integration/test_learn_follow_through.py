@@ -78,6 +78,7 @@ async def test_share_events_keep_the_share_and_its_round_plan_current(infra, mon
         on_shares=ShareHandlers(FollowShares(store)),
         on_deliveries=SimpleNamespace(on_delivered=None),
         on_directory=SimpleNamespace(on_user_changed=None, on_team_changed=None),
+        xapi=SimpleNamespace(on_learning=SimpleNamespace(on_learning=None)),  # not consumed here
     )
     rt = SimpleNamespace(settings=SimpleNamespace(topics=Topics(shares=topic, deliveries=f"unused-{unique}")))
     [spec] = [s for s in consumers(rt, deps) if s.name == "shares"]  # type: ignore[arg-type]
