@@ -11,9 +11,11 @@ import re
 import uuid
 from typing import Any
 
+from learnloop_learn.domain.checks import attempt_id
 from learnloop_learn.domain.xapi.loop import share_activity_id, statement_id
 
 from ..helpers import eventually
+from .test_checks import CHECKS, attempt, ready
 from .test_follow_through import ack, feedback, people, publish
 from .test_loop import inbox
 
@@ -117,3 +119,35 @@ async def test_ours_are_found_with_the_activity_filter(api, unique):  # type: ig
     }
     assert all(s["actor"]["account"]["name"] == ids["bob"] for s in found)
     assert all(uuid.UUID(s["id"]) for s in found)
+
+
+async def test_a_knowledge_check_the_statement_cannot_skip_and_attempts_in_the_lrs(api, unique):  # type: ignore[no-untyped-def]
+    ids = await people(api, unique, "ann", "bob", "tool")
+    ann, bob = ids["ann"], ids["bob"]
+    sid = await publish(api, ann, [bob], checks=CHECKS, pass_mark=1.0, max_attempts=2)
+    await ready(api, sid, bob)
+    home = api.stack.url("learn").rstrip("/")
+    activity = share_activity_id(home, sid)
+    bob_account = {"objectType": "Agent", "account": {"homePage": home, "name": bob}}
+    reader = {**api.auth(f"reader-{unique}", "xapi:read"), **V}
+
+    # A tool says bob completed it: refused, the knowledge check is not passed (the statement is stored).
+    said = await post(api, ids["tool"], statement("completed", activity, bob_account))
+    r = await api.learn.get("/xapi/statements", params={"statementId": said}, headers=reader)
+    assert r.status_code == 200, r.text
+    assert (await feedback(api, sid, ann))["learned"] == 0
+
+    assert (await attempt(api, sid, bob, [1, 0])).json()["passed"] is False
+    assert (await attempt(api, sid, bob, [1, 1])).json()["passed"] is True
+
+    async def read(name: str) -> dict[str, Any] | None:
+        r = await api.learn.get("/xapi/statements", params={"statementId": statement_id(name)}, headers=reader)
+        return r.json() if r.status_code == 200 else None
+
+    failed = await eventually(lambda: read(f"check:{attempt_id(sid, bob, 1)}"))
+    assert failed["verb"]["id"] == "http://adlnet.gov/expapi/verbs/failed"
+    assert failed["result"]["success"] is False and failed["result"]["score"]["scaled"] == 0.5
+    passed = await eventually(lambda: read(f"check:{attempt_id(sid, bob, 2)}"))
+    assert passed["verb"]["id"] == "http://adlnet.gov/expapi/verbs/passed" and passed["result"]["score"]["raw"] == 2
+    learned = await eventually(lambda: read(f"ack:{sid}|{bob}|learned"))  # passing records learned
+    assert learned["verb"]["id"] == "http://adlnet.gov/expapi/verbs/completed"
