@@ -31,6 +31,7 @@ from learnloop_learn.domain.xapi.loop import (
     statement_id,
 )
 from learnloop_learn.domain.xapi.scopes import XapiCaller
+from learnloop_learn.jobs.xapi_loop_in import LoopInSweep
 from learnloop_learn.messaging.xapi import XapiLoopHandlers
 from learnloop_learn.storage.checks import CheckStore
 from learnloop_learn.storage.directory import DirectoryCopy
@@ -277,20 +278,20 @@ async def env_in(infra, mongo, make_topics, unique):  # type: ignore[no-untyped-
     statements = StatementStore(db)
     await statements.ensure_indexes()
 
-    def make(grace_s: float = 30.0, hooks: bool = True) -> tuple[StatementIntake, LoopIn]:
+    def make(grace_s: float = 30.0, hooks: bool = True) -> tuple[StatementIntake, LoopInSweep]:
         from learnloop_learn.domain.xapi.loop import DEFAULT_VERB_MAP
 
         li = LoopIn(
             loop,
             store,
             acknowledging,
-            LoopInSettings(DEFAULT_VERB_MAP, URL, HOME, learnloop_authority_key(URL), grace_s=grace_s, batch=2),
+            LoopInSettings(DEFAULT_VERB_MAP, URL, HOME, learnloop_authority_key(URL), grace_s=grace_s),
         )
         intake = StatementIntake(statements)
         intake.before_store.append(li.mark)
         if hooks:
             intake.after_store.append(li.after_store)
-        return intake, li
+        return intake, LoopInSweep(li, batch=2)
 
     yield SimpleNamespace(
         db=db,
@@ -375,10 +376,10 @@ async def test_the_sweep_takes_what_a_crash_left_pending_once(env_in):  # type: 
         assert (await env_in.statements.get(sid))["loop_in"] == "pending"
     _, sweeper1 = env_in.make(grace_s=0.3)
     _, sweeper2 = env_in.make(grace_s=0.3)
-    assert await sweeper1.sweep() == 0  # not due yet: the request that stored them may still take them
+    assert await sweeper1.run_due() == 0  # not due yet: the request that stored them may still take them
 
     async def swept() -> list[str]:
-        await asyncio.gather(sweeper1.sweep(), sweeper2.sweep())  # two replicas at once
+        await asyncio.gather(sweeper1.run_due(), sweeper2.run_due())  # two replicas at once
         docs = [await env_in.statements.get(sid) for sid in ids]
         return [d["loop_in"] for d in docs] if all(d["loop_in"] != "pending" for d in docs) else []
 

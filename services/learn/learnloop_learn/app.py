@@ -73,7 +73,7 @@ def jobs(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[Job]:
     loop in's sweep (statements stored but not yet taken in)."""
     return [
         Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s),
-        Job("xapi-loop-in", deps.xapi.loop_in.sweep, every_s=rt.settings.xapi_loop_in_sweep_s),
+        Job("xapi-loop-in", deps.xapi.loop_in_sweep.run_due, every_s=rt.settings.xapi_loop_in_sweep_s),
     ]
 
 

@@ -12,6 +12,7 @@ from learnloop_shared.runtime import Runtime
 from .config import LearnSettings
 from .domain.xapi.loop import Out, learnloop_authority_key
 from .jobs.rounds import RoundRunner
+from .jobs.xapi_loop_in import LoopInSweep
 from .messaging.directory import DirectoryHandlers
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
@@ -52,7 +53,8 @@ class XapiDeps:
     public_url: str
     home_page: str
     on_learning: XapiLoopHandlers  # the loop out: learn's learning events -> statements
-    loop_in: LoopIn  # the loop in: statements -> acknowledgements (hooks on the intake, and the sweep)
+    loop_in: LoopIn  # the loop in: statements -> acknowledgements (hooks on the intake)
+    loop_in_sweep: LoopInSweep  # the loop in's job: what a request stored but did not take in
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         home_page=settings.xapi_home_page(),
         on_learning=XapiLoopHandlers(LoopOut(intake, statements, store, Out(public_url, settings.xapi_home_page()))),
         loop_in=loop_in,
+        loop_in_sweep=LoopInSweep(loop_in),
     )
     return LearnDeps(
         store=store,

@@ -3,7 +3,7 @@
 A statement is marked pending when it is stored (:meth:`LoopIn.mark`, a ``before_store`` hook, so the
 mark is in the same write as the statement), taken at once by the request that stored it
 (:meth:`LoopIn.after_store`), and otherwise, after a crash or a failure, by the sweep
-(:meth:`LoopIn.sweep`, a job) once its grace period is over. Either way it is claimed first
+(``jobs.xapi_loop_in``) once its grace period is over. Either way it is claimed first
 (``storage.xapi.loop``), and the acknowledgement goes through :class:`Acknowledging`, the same use case
 as ``POST /v1/shares/{id}/acknowledgements``, whose natural keys record opened/learned/applied once per
 recipient and confirm cycle: a statement taken twice, or two statements saying the same, count once.
@@ -41,7 +41,6 @@ class LoopInSettings:
     home_page: str
     learnloop_key: str  # the authority key of Learnloop's own statements: never taken in
     grace_s: float = 30.0  # a pending statement is the sweep's after this long; also the length of a claim
-    batch: int = 100
 
 
 class LoopIn:
@@ -70,23 +69,17 @@ class LoopIn:
             return
         try:
             due_by = max(d["loop_in_due"] for d in marked)
-            await self._take([d["_id"] for d in marked], due_by)
+            await self.take([d["_id"] for d in marked], due_by)
         except Exception:
             log.exception("xapi loop in: %d statements left for the sweep", len(marked))
 
-    async def sweep(self) -> int:
-        """One pass of the job: take pending statements that are due, a batch at a time, until none is
-        due. Safe in several replicas at once (claims). Returns how many it took."""
-        taken = 0
-        while True:
-            ids = await self._loop.due(utcnow(), self._s.batch)
-            if not ids:
-                return taken
-            taken += await self._take(ids, utcnow())
-            if len(ids) < self._s.batch:
-                return taken
+    async def due(self, limit: int) -> list[str]:
+        """Pending statements whose grace period is over (or whose taker's claim ran out)."""
+        return await self._loop.due(utcnow(), limit)
 
-    async def _take(self, ids: Sequence[str], due_by: datetime) -> int:
+    async def take(self, ids: Sequence[str], due_by: datetime) -> int:
+        """Claim those of ``ids`` still pending and due by ``due_by``, take them in, and write each one's
+        outcome on it. Returns how many it claimed."""
         now = utcnow()
         claim = uuid.uuid4().hex
         docs = await self._loop.claim(ids, due_by, now + timedelta(seconds=self._s.grace_s), claim)
