@@ -18,6 +18,7 @@ from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
 from .api import checks, dashboard, learning, progress, questions, reminders, reports, state, web
+from .api.lrs_forwarding import router as lrs_forwarding_router
 from .api.xapi import statements as xapi_statements
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
@@ -54,8 +55,13 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
 
 
 def jobs(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[Job]:
-    """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations)."""
-    return [Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s)]
+    """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations); forwarding
+    statements to the organisation's LRS when it is configured."""
+    out = [Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s)]
+    fwd = deps.xapi.forwarder
+    if fwd is not None:
+        out.append(Job("xapi-forwarding", fwd.run_due, every_s=rt.settings.xapi_forward_poll_s, close=fwd.close))
+    return out
 
 
 SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
@@ -73,6 +79,7 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
         dashboard.router,
         web.router,
         xapi_statements.router,
+        lrs_forwarding_router,
     ],
     build_deps=build_deps,
     consumers=consumers,

@@ -10,7 +10,9 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
-from .jobs.rounds import RoundRunner
+from .domain.xapi.forwarding import Target, mark_pending
+from .jobs.rounds import RoundRunner, runner_id
+from .jobs.xapi_forwarding import ForwardingJob, HttpRemote
 from .messaging.directory import DirectoryHandlers
 from .messaging.recipients import RecipientHandlers
 from .messaging.shares import ShareHandlers
@@ -24,6 +26,7 @@ from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .storage.xapi.credentials import CredentialStore
+from .storage.xapi.forwarding import ForwardingStore
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
@@ -34,6 +37,7 @@ from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
 from .usecases.reports import Reports
+from .usecases.xapi.forwarding import Forwarding, ForwardSettings
 from .usecases.xapi.intake import StatementIntake
 
 
@@ -46,6 +50,8 @@ class XapiDeps:
     intake: StatementIntake
     public_url: str
     home_page: str
+    forwarding: ForwardingStore
+    forwarder: ForwardingJob | None  # None unless LEARNLOOP_XAPI_FORWARD_URL is set
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,11 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         intake=StatementIntake(statements),
         public_url=settings.learn_public_url.rstrip("/"),
         home_page=settings.xapi_home_page(),
+        forwarding=await forwarding_store(rt),
+        forwarder=forwarder(rt),
     )
+    if xapi.forwarder is not None:
+        xapi.intake.before_store.append(mark_pending)
     return LearnDeps(
         store=store,
         acknowledging=acknowledging,
@@ -122,6 +132,31 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         changes=ShareChanges(rt.db),
         xapi=xapi,
     )
+
+
+async def forwarding_store(rt: Runtime[LearnSettings]) -> ForwardingStore:
+    store = ForwardingStore(rt.db)
+    await store.ensure_indexes()
+    return store
+
+
+def forwarder(rt: Runtime[LearnSettings]) -> ForwardingJob | None:
+    """The forwarding job when ``LEARNLOOP_XAPI_FORWARD_URL`` is set (its HTTP client is made once here)."""
+    s = rt.settings
+    if s.xapi_forward_url is None:
+        return None
+    password = s.xapi_forward_password.get_secret_value() if s.xapi_forward_password is not None else None
+    remote = HttpRemote(
+        s.xapi_forward_url, s.xapi_forward_version, s.xapi_forward_username, password, s.xapi_forward_timeout_s
+    )
+    settings = ForwardSettings(
+        batch_size=s.xapi_forward_batch_size,
+        base_backoff_s=1.0,
+        max_backoff_s=s.xapi_forward_max_backoff_s,
+        lease_s=s.xapi_forward_lease_s(),
+    )
+    target = Target(s.xapi_forward_url, s.xapi_forward_version, s.xapi_forward_batch_size)
+    return ForwardingJob(Forwarding(ForwardingStore(rt.db), remote, settings, runner_id()), remote, target)
 
 
 Deps = Annotated[LearnDeps, Depends(service_deps)]
