@@ -137,8 +137,11 @@ class Store:
         self.failures: list[tuple[str, datetime]] = []
         self.rejected: dict[str, str] = {}
 
-    async def claim(self, owner: str, lease_s: float, now: datetime) -> dict[str, Any]:
-        return {"consecutive_failures": len(self.failures)}
+    claims_left = 1_000
+
+    async def claim(self, owner: str, lease_s: float, now: datetime) -> dict[str, Any] | None:
+        self.claims_left -= 1
+        return {"consecutive_failures": len(self.failures)} if self.claims_left >= 0 else None
 
     async def pending(self, limit: int) -> list[dict[str, Any]]:
         ids = [i for i in self.order if self.queue.get(i) == "pending"][:limit]
@@ -155,7 +158,7 @@ class Store:
         self.rejected[statement_id] = why
         return True
 
-    async def failed(self, why: str, now: datetime, next_attempt_at: datetime) -> None:
+    async def failed(self, failures: int, why: str, now: datetime, next_attempt_at: datetime) -> None:
         self.failures.append((why, next_attempt_at))
 
 
@@ -202,3 +205,12 @@ async def test_a_remote_that_fails_leaves_the_batch_pending_with_a_backoff() -> 
     assert store.queue == {"a": "pending", "b": "pending"} and remote.requests == [["a", "b"]]
     ((why, next_at),) = store.failures
     assert why == "HTTP 503: down" and next_at - before >= timedelta(seconds=1)
+
+
+async def test_a_runner_that_loses_its_lease_stops_sending() -> None:
+    ids = [f"s{i}" for i in range(4)]
+    store, remote = Store(ids), Remote({"s1"})
+    store.claims_left = 3  # the pass's claim, then renewals before the batch and its first half only
+    assert await forwarding(store, remote, batch=4).run_once() == 0
+    assert remote.requests == [["s0", "s1", "s2", "s3"], ["s0", "s1"]]
+    assert store.queue == dict.fromkeys(ids, "pending") and not store.failures

@@ -80,18 +80,25 @@ class ForwardingStore:
         return done
 
     async def reject(self, statement_id: str, reason: str, now: datetime) -> bool:
+        """Park it; the remote answered, so the failures in a row end here too."""
         result = await self.statements.update_one(
             {"_id": statement_id, FIELD: PENDING},
             {"$set": {FIELD: REJECTED, "fwd_reason": reason, "fwd_rejected_at": now}},
         )
+        await self.state.update_one({"_id": STATE_ID}, {"$set": {"consecutive_failures": 0, "next_attempt_at": None}})
         return result.modified_count == 1
 
-    async def failed(self, reason: str, now: datetime, next_attempt_at: datetime) -> None:
+    async def failed(self, failures: int, reason: str, now: datetime, next_attempt_at: datetime) -> None:
+        """The ``failures``-th failed attempt in a row: no other attempt before ``next_attempt_at``."""
         await self.state.update_one(
             {"_id": STATE_ID},
             {
-                "$set": {"last_error": reason, "last_error_at": now, "next_attempt_at": next_attempt_at},
-                "$inc": {"consecutive_failures": 1},
+                "$set": {
+                    "last_error": reason,
+                    "last_error_at": now,
+                    "next_attempt_at": next_attempt_at,
+                    "consecutive_failures": failures,
+                }
             },
         )
 

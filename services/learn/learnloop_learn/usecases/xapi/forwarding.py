@@ -59,6 +59,10 @@ class _Retry(Exception):
         self.response = response
 
 
+class _LeaseLost(Exception):
+    pass
+
+
 class Forwarding:
     def __init__(self, store: ForwardingStore, remote: Remote, settings: ForwardSettings, owner: str) -> None:
         self._store = store
@@ -75,6 +79,7 @@ class Forwarding:
         next_at = state.get("next_attempt_at")
         if next_at is not None and now < next_at:
             return 0
+        failures = int(state.get("consecutive_failures", 0))
         sent = 0
         for _ in range(MAX_BATCHES_PER_PASS):
             batch = await self._store.pending(self._settings.batch_size)
@@ -83,12 +88,12 @@ class Forwarding:
             try:
                 sent += await self._deliver(batch)
             except _Retry as exc:
-                await self._failed(int(state.get("consecutive_failures", 0)) + 1, exc.response)
+                await self._failed(failures + 1, exc.response)  # after any batches delivered in this pass: 1
                 break
-            state = await self._store.claim(self.owner, self._settings.lease_s, utcnow())
-            if state is None:
+            except _LeaseLost:
                 log.info("xAPI forwarding: lease taken over by another runner; stopped")
                 break
+            failures = 0
         return sent
 
     async def close(self) -> None:
@@ -96,7 +101,11 @@ class Forwarding:
         await self._store.release(self.owner)
 
     async def _deliver(self, docs: Sequence[Doc]) -> int:
-        """Send ``docs`` (in order); returns how many the remote took. Raises :class:`_Retry` to back off."""
+        """Send ``docs`` (in order); returns how many the remote took. Raises :class:`_Retry` to back off.
+
+        The lease is renewed before each request: a batch split down to single statements may take many."""
+        if await self._store.claim(self.owner, self._settings.lease_s, utcnow()) is None:
+            raise _LeaseLost()
         response = await self._remote.post_statements([forwarded_statement(d) for d in docs])
         status = response.status
         result = outcome(status, len(docs)) if status is not None else Outcome.RETRY
@@ -117,5 +126,5 @@ class Forwarding:
         delay = backoff_s(failures, s.base_backoff_s, s.max_backoff_s, response.retry_after_s)
         now = utcnow()
         why = reason(response.status, response.body)
-        await self._store.failed(why, now, now + timedelta(seconds=delay))
+        await self._store.failed(failures, why, now, now + timedelta(seconds=delay))
         log.warning("xAPI forwarding failed (%d in a row), next attempt in %.1f s: %s", failures, delay, why)
