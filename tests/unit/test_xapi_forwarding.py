@@ -3,10 +3,13 @@ settings; the use case's splitting with a scripted remote and an in-memory store
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from learnloop_learn.config import LearnSettings
 from learnloop_learn.domain.xapi.forwarding import (
@@ -20,6 +23,7 @@ from learnloop_learn.domain.xapi.forwarding import (
     reason,
     statements_url,
 )
+from learnloop_learn.jobs.xapi_forwarding import MAX_ERROR_BODY, HttpRemote
 from learnloop_learn.usecases.xapi.forwarding import Forwarding, ForwardSettings, Response
 from learnloop_shared.events import utcnow
 from pydantic import ValidationError
@@ -214,3 +218,39 @@ async def test_a_runner_that_loses_its_lease_stops_sending() -> None:
     assert await forwarding(store, remote, batch=4).run_once() == 0
     assert remote.requests == [["s0", "s1", "s2", "s3"], ["s0", "s1"]]
     assert store.queue == dict.fromkeys(ids, "pending") and not store.failures
+
+
+# --- the HTTP client ------------------------------------------------------------------------------
+
+
+async def test_the_http_client_posts_a_json_array_with_version_and_basic_auth() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(200, json=["a", "b"])
+        return httpx.Response(503, text="x" * 10_000, headers={"Retry-After": "7"})
+
+    remote = HttpRemote("https://lrs.example/xapi/", "2.0.0", "key", "sécret", 5, httpx.MockTransport(answer))
+    ok = await remote.post_statements([{"id": "a", "verb": {"display": {"fr": "été"}}}, {"id": "b"}])
+    assert ok == Response(200, "", None)
+    req = seen[0]
+    assert req.method == "POST" and str(req.url) == "https://lrs.example/xapi/statements"
+    assert req.headers["X-Experience-API-Version"] == "2.0.0" and req.headers["Content-Type"] == "application/json"
+    assert req.headers["Authorization"] == "Basic " + base64.b64encode("key:sécret".encode()).decode()
+    assert json.loads(req.content) == [{"id": "a", "verb": {"display": {"fr": "été"}}}, {"id": "b"}]
+    busy = await remote.post_statements([{"id": "c"}])
+    assert busy.status == 503 and busy.retry_after_s == 7 and len(busy.body) == MAX_ERROR_BODY
+    await remote.close()
+
+
+async def test_the_http_client_reports_no_response_and_sends_no_credentials_when_none_are_set() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        assert "Authorization" not in request.headers
+        raise httpx.ConnectError("refused", request=request)
+
+    remote = HttpRemote("http://lrs.example/xapi", "1.0.3", None, None, 5, httpx.MockTransport(refuse))
+    r = await remote.post_statements([{"id": "a"}])
+    assert r.status is None and r.body == "ConnectError: refused" and r.retry_after_s is None
+    await remote.close()
