@@ -31,7 +31,7 @@ class ForwardingState(BaseModel):
     oldest_pending_stored: datetime | None = Field(description="`stored` of the oldest pending statement")
     forwarded: int = Field(description="Statements the remote has accepted (since forwarding was first enabled)")
     rejected: int = Field(description="Statements the remote refused on their own (400/413), parked and not retried")
-    recent_rejections: list[Rejection] = Field(description="The 10 most recently stored parked statements, newest first")
+    recent_rejections: list[Rejection] = Field(description="The 10 parked statements stored last, newest first")
     last_forwarded_at: datetime | None
     last_error: str | None = Field(description="Why the last failed attempt failed")
     last_error_at: datetime | None
