@@ -38,10 +38,16 @@ class HttpRemote:
     ) -> None:
         self._url = statements_url(url)
         self._headers = {HEADER: version, "Content-Type": "application/json"}
-        auth = httpx.BasicAuth(username, password or "") if username is not None else None
-        self._client = httpx.AsyncClient(auth=auth, timeout=timeout_s, transport=transport, follow_redirects=False)
+        self._auth = httpx.BasicAuth(username, password or "") if username is not None else None
+        self._timeout_s = timeout_s
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None  # made on first use: api processes never send
 
     async def post_statements(self, statements: Sequence[Any]) -> Response:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                auth=self._auth, timeout=self._timeout_s, transport=self._transport, follow_redirects=False
+            )
         body = json.dumps(list(statements), separators=(",", ":"), ensure_ascii=False).encode()
         try:
             r = await self._client.post(self._url, content=body, headers=self._headers)
@@ -51,7 +57,9 @@ class HttpRemote:
         return Response(r.status_code, text, parse_retry_after(r.headers.get("Retry-After"), utcnow()))
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 class ForwardingJob:
