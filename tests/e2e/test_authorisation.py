@@ -328,6 +328,15 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
         OWNER_ONLY,  # the author only, like the feedback it announces
         lambda w: (f"/v1/shares/{w.own_share}/feedback/stream", None),
     ),
+    # learn: forwarding to the organisation's LRS (scope lrs:admin, which none of these callers holds)
+    ("learn", "GET", "/v1/lrs/forwarding", expect(403, 403, 403, 403, 403), lambda w: ("/v1/lrs/forwarding", None)),
+    (
+        "learn",
+        "POST",
+        "/v1/lrs/forwarding/retry-rejected",
+        expect(403, 403, 403, 403, 403),
+        lambda w: ("/v1/lrs/forwarding/retry-rejected", None),
+    ),
     # notify
     ("notify", "GET", "/v1/notifications", ALL, lambda w: ("/v1/notifications", None)),
     ("notify", "GET", "/v1/notifications/unread-count", ALL, lambda w: ("/v1/notifications/unread-count", None)),

@@ -23,6 +23,7 @@ from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
 from .api import checks, dashboard, learning, progress, questions, reminders, reports, state, web
+from .api.lrs_forwarding import router as lrs_forwarding_router
 from .api.xapi import statements as xapi_statements
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
@@ -69,12 +70,17 @@ def consumers(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[ConsumerS
 
 
 def jobs(rt: Runtime[LearnSettings], deps: LearnDeps) -> Sequence[Job]:
-    """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations), and the xAPI
-    loop in's sweep (statements stored but not yet taken in)."""
-    return [
+    """Worker-side: reminder rounds that are due (reminders, overdue notices, re-confirmations), the xAPI
+    loop in's sweep (statements stored but not yet taken in), and forwarding statements to the organisation's
+    LRS when it is configured."""
+    out = [
         Job("reminder-rounds", deps.round_runner.run_due, every_s=rt.settings.rounds_poll_s),
         Job("xapi-loop-in", deps.xapi.loop_in_sweep.run_due, every_s=rt.settings.xapi_loop_in_sweep_s),
     ]
+    fwd = deps.xapi.forwarder
+    if fwd is not None:
+        out.append(Job("xapi-forwarding", fwd.run_due, every_s=rt.settings.xapi_forward_poll_s, close=fwd.close))
+    return out
 
 
 SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
@@ -92,6 +98,7 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
         dashboard.router,
         web.router,
         xapi_statements.router,
+        lrs_forwarding_router,
     ],
     build_deps=build_deps,
     consumers=consumers,

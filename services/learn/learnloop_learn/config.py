@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
 from learnloop_shared.settings import ServiceSettings
-from pydantic import Field, field_validator
+from learnloop_shared.settings import _read_secret as read_secret  # the same rules as the shared secrets' files
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from .domain.xapi.loop import DEFAULT_VERB_MAP, check_verb_map
 
@@ -62,3 +67,58 @@ class LearnSettings(ServiceSettings):
     def xapi_verbs(self) -> dict[str, str]:
         """The loop in's verb map: the setting, or the default table."""
         return dict(DEFAULT_VERB_MAP) if self.xapi_verb_map is None else self.xapi_verb_map
+
+    xapi_forward_url: str | None = Field(
+        None,
+        description="Forward every statement stored from now on to this LRS (its xAPI base, e.g. "
+        "https://lrs.example/xapi; statements go to <url>/statements). Unset: no forwarding",
+    )
+    xapi_forward_username: str | None = Field(None, description="HTTP Basic user (key) for the forwarding LRS")
+    xapi_forward_password: SecretStr | None = Field(
+        None, description="HTTP Basic password (secret) for the forwarding LRS (prefer the _FILE variant)"
+    )
+    xapi_forward_password_file: Path | None = Field(None, description="File holding the forwarding LRS's password")
+    xapi_forward_version: Literal["1.0.3", "2.0.0"] = Field(
+        "1.0.3", description="X-Experience-API-Version sent to the forwarding LRS"
+    )
+    xapi_forward_batch_size: int = Field(100, ge=1, le=1000, description="Statements per request to the forwarding LRS")
+    xapi_forward_max_backoff_s: float = Field(
+        300.0,
+        gt=0,
+        description="Longest wait between failed attempts to forward (doubling from 1 s; a longer Retry-After, "
+        "up to an hour, is honoured)",
+    )
+    xapi_forward_poll_s: float = Field(1.0, gt=0, description="How often workers look for statements to forward")
+    xapi_forward_timeout_s: float = Field(30.0, gt=0, description="Timeout of one request to the forwarding LRS")
+
+    @field_validator("xapi_forward_url")
+    @classmethod
+    def _forward_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not hold credentials: use LEARNLOOP_XAPI_FORWARD_USERNAME and _PASSWORD(_FILE)")
+        return url.strip().rstrip("/")
+
+    @field_validator("xapi_forward_password_file")
+    @classmethod
+    def _forward_password_readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            read_secret(path)
+        return path
+
+    @model_validator(mode="after")
+    def _forward_credentials(self) -> Self:
+        if self.xapi_forward_password_file is not None:
+            secret = SecretStr(read_secret(self.xapi_forward_password_file))
+            object.__setattr__(self, "xapi_forward_password", secret)  # frozen model: as for the other secrets
+        if self.xapi_forward_password is not None and self.xapi_forward_username is None:
+            raise ValueError("LEARNLOOP_XAPI_FORWARD_PASSWORD needs LEARNLOOP_XAPI_FORWARD_USERNAME")
+        return self
+
+    def xapi_forward_lease_s(self) -> float:
+        """How long a forwarding runner holds its lease past its last step: longer than a request can take."""
+        return 2 * self.xapi_forward_timeout_s + 10

@@ -10,8 +10,10 @@ from learnloop_shared.http.security import service_deps
 from learnloop_shared.runtime import Runtime
 
 from .config import LearnSettings
+from .domain.xapi.forwarding import Target, mark_pending
 from .domain.xapi.loop import Out, learnloop_authority_key
-from .jobs.rounds import RoundRunner
+from .jobs.rounds import RoundRunner, runner_id
+from .jobs.xapi_forwarding import ForwardingJob, HttpRemote
 from .jobs.xapi_loop_in import LoopInSweep
 from .messaging.directory import DirectoryHandlers
 from .messaging.recipients import RecipientHandlers
@@ -27,6 +29,7 @@ from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .storage.xapi.credentials import CredentialStore
+from .storage.xapi.forwarding import ForwardingStore
 from .storage.xapi.loop import LoopStore
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
@@ -38,6 +41,7 @@ from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
 from .usecases.reports import Reports
+from .usecases.xapi.forwarding import Forwarding, ForwardSettings
 from .usecases.xapi.intake import StatementIntake
 from .usecases.xapi.loop_in import LoopIn, LoopInSettings
 from .usecases.xapi.loop_out import LoopOut
@@ -55,6 +59,8 @@ class XapiDeps:
     on_learning: XapiLoopHandlers  # the loop out: learn's learning events -> statements
     loop_in: LoopIn  # the loop in: statements -> acknowledgements (hooks on the intake)
     loop_in_sweep: LoopInSweep  # the loop in's job: what a request stored but did not take in
+    forwarding: ForwardingStore
+    forwarder: ForwardingJob | None  # None unless LEARNLOOP_XAPI_FORWARD_URL is set
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,11 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         on_learning=XapiLoopHandlers(LoopOut(intake, statements, store, Out(public_url, settings.xapi_home_page()))),
         loop_in=loop_in,
         loop_in_sweep=LoopInSweep(loop_in),
+        forwarding=await forwarding_store(rt),
+        forwarder=forwarder(rt),
     )
+    if xapi.forwarder is not None:
+        xapi.intake.before_store.append(mark_pending)
     return LearnDeps(
         store=store,
         acknowledging=acknowledging,
@@ -152,6 +162,31 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         changes=ShareChanges(rt.db),
         xapi=xapi,
     )
+
+
+async def forwarding_store(rt: Runtime[LearnSettings]) -> ForwardingStore:
+    store = ForwardingStore(rt.db)
+    await store.ensure_indexes()
+    return store
+
+
+def forwarder(rt: Runtime[LearnSettings]) -> ForwardingJob | None:
+    """The forwarding job when ``LEARNLOOP_XAPI_FORWARD_URL`` is set (its HTTP client is made once here)."""
+    s = rt.settings
+    if s.xapi_forward_url is None:
+        return None
+    password = s.xapi_forward_password.get_secret_value() if s.xapi_forward_password is not None else None
+    remote = HttpRemote(
+        s.xapi_forward_url, s.xapi_forward_version, s.xapi_forward_username, password, s.xapi_forward_timeout_s
+    )
+    settings = ForwardSettings(
+        batch_size=s.xapi_forward_batch_size,
+        base_backoff_s=1.0,
+        max_backoff_s=s.xapi_forward_max_backoff_s,
+        lease_s=s.xapi_forward_lease_s(),
+    )
+    target = Target(s.xapi_forward_url, s.xapi_forward_version, s.xapi_forward_batch_size)
+    return ForwardingJob(Forwarding(ForwardingStore(rt.db), remote, settings, runner_id()), remote, target)
 
 
 Deps = Annotated[LearnDeps, Depends(service_deps)]
