@@ -24,6 +24,7 @@ from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .storage.xapi.credentials import CredentialStore
+from .storage.xapi.documents import DocumentStore
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
@@ -34,6 +35,8 @@ from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
 from .usecases.reports import Reports
+from .usecases.xapi.credentials import LrsCredentials
+from .usecases.xapi.documents import Activities, Documents
 from .usecases.xapi.intake import StatementIntake
 
 
@@ -46,6 +49,9 @@ class XapiDeps:
     intake: StatementIntake
     public_url: str
     home_page: str
+    documents: Documents
+    activities: Activities
+    lrs_credentials: LrsCredentials
 
 
 @dataclass(frozen=True)
@@ -95,13 +101,21 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     acknowledging = Acknowledging(store, checks, rt.outbox, settings.topics.acknowledgements, rt.source)
     statements = StatementStore(rt.db)
     await statements.ensure_indexes()
+    credentials = CredentialStore(rt.db)
+    documents = DocumentStore(rt.db)
+    await documents.ensure_indexes()
+    public_url = settings.learn_public_url.rstrip("/")
     xapi = XapiDeps(
         statements=statements,
-        credentials=CredentialStore(rt.db),
+        credentials=credentials,
         intake=StatementIntake(statements),
-        public_url=settings.learn_public_url.rstrip("/"),
+        public_url=public_url,
         home_page=settings.xapi_home_page(),
+        documents=Documents(documents, settings.xapi_document_max_bytes),
+        activities=Activities(documents, statements, credentials, f"{public_url}/xapi/credentials"),
+        lrs_credentials=LrsCredentials(credentials, settings.lrs_max_credentials),
     )
+    xapi.intake.after_store.append(xapi.activities.after_store)
     return LearnDeps(
         store=store,
         acknowledging=acknowledging,

@@ -1,0 +1,199 @@
+"""The LRS's documents (xAPI Communication, Document Resources): State, Activity Profile, Agent Profile.
+
+Pure rules, no I/O: where a document lives (:class:`DocumentKey`), its ETag, the preconditions
+(``If-Match`` / ``If-None-Match``, and the 409 for a blind overwrite), the JSON merge of ``POST``, and the
+parsing of the query parameters every document request carries.
+
+Invariants:
+- a document is identified by ``(kind, activity, agent, registration, doc_id)``; ``activity`` is None for an
+  Agent Profile, ``agent`` (an IFI key, ``agents.ifi_key``) None for an Activity Profile, ``registration``
+  (a lower-case UUID) is only ever set for State;
+- a document's ETag is the quoted hex SHA-1 of its bytes, so equal content has an equal ETag;
+- ``POST`` merges only when both the stored and the posted document are JSON objects sent as
+  ``application/json``; it replaces top-level properties (one level deep), keeping the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from .agents import ifi_key
+from .errors import XapiError
+from .validation import validate_activity_id, validate_agent, validate_uuid
+
+Kind = Literal["state", "activity_profile", "agent_profile"]
+JSON_TYPE = "application/json"
+DEFAULT_TYPE = "application/octet-stream"
+MAX_ID_CHARS = 1_000  # stateId / profileId
+MAX_PARAM_CHARS = 8_000  # activityId, agent (JSON), since
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """Where one document lives (or, with ``doc_id`` None, the set a list or a delete-all covers)."""
+
+    kind: Kind
+    activity: str | None
+    agent: str | None
+    registration: str | None
+    doc_id: str | None
+
+
+def etag(content: bytes) -> str:
+    """The document's entity tag: its quoted hex SHA-1 (``"<40 hex>"``)."""
+    return '"' + hashlib.sha1(content).hexdigest() + '"'  # noqa: S324 - a content tag, not a security hash
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/json; charset=utf-8`` → ``application/json``; none → ``application/octet-stream``."""
+    if not content_type:
+        return DEFAULT_TYPE
+    return content_type.split(";", 1)[0].strip().lower() or DEFAULT_TYPE
+
+
+def is_json(content_type: str | None) -> bool:
+    return media_type(content_type) == JSON_TYPE
+
+
+def _tags(header: str) -> list[str]:
+    """The entity tags of an ``If-Match`` / ``If-None-Match`` header (``W/`` dropped: we compare weakly)."""
+    out = []
+    for part in header.split(","):
+        tag = part.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag:
+            out.append(tag)
+    return out
+
+
+def _matches(header: str, current: str | None) -> bool:
+    tags = _tags(header)
+    if "*" in tags:
+        return current is not None
+    if current is None:
+        return False
+    bare = current.strip('"')
+    return any(t == current or t.strip('"') == bare for t in tags)
+
+
+def check_preconditions(
+    current: str | None, if_match: str | None, if_none_match: str | None, *, require_header: bool
+) -> None:
+    """Raise 412 when ``If-Match`` / ``If-None-Match`` is not met by the document's ETag ``current`` (None when
+    it does not exist); raise 409 when ``require_header`` (a PUT where the spec requires one), the document
+    exists and neither header was sent."""
+    if if_match is not None and not _matches(if_match, current):
+        raise XapiError("If-Match does not match the document's ETag", status=412)
+    if if_none_match is not None and _matches(if_none_match, current):
+        raise XapiError("If-None-Match matches the document's ETag: it exists", status=412)
+    if require_header and current is not None and if_match is None and if_none_match is None:
+        raise XapiError(
+            "the document exists: send If-Match with its ETag to overwrite it (or If-None-Match: * to create)",
+            status=409,
+        )
+
+
+def blind_put_conflicts(kind: Kind, version: str) -> bool:
+    """Whether a PUT over an existing document without If-Match/If-None-Match is 409: for the profile
+    resources in 1.0.3, and for State too in 2.0 (its concurrency section covers all three)."""
+    return kind != "state" or not version.startswith("1.")
+
+
+def _json_object(content: bytes, content_type: str | None, what: str) -> dict[str, Any]:
+    if not is_json(content_type):
+        raise XapiError(f"{what} is not application/json: POST merges JSON objects only")
+    try:
+        value = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        raise XapiError(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise XapiError(f"{what} is not a JSON object: POST merges JSON objects only")
+    return value
+
+
+def merged(stored: bytes | None, stored_type: str | None, posted: bytes, posted_type: str | None) -> bytes:
+    """The document after a ``POST``: the posted JSON object merged over the stored one (top level), or the
+    posted object alone when nothing is stored. 400 when either is not a JSON object."""
+    new = _json_object(posted, posted_type, "the posted document")
+    if stored is None:
+        return json.dumps(new, separators=(",", ":"), ensure_ascii=False).encode()
+    old = _json_object(stored, stored_type, "the stored document")
+    old.update(new)
+    return json.dumps(old, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def check_put_body(content: bytes, content_type: str | None) -> None:
+    """A document sent as ``application/json`` must be JSON (any other type is stored as bytes)."""
+    if is_json(content_type):
+        try:
+            json.loads(content)
+        except (ValueError, UnicodeDecodeError):
+            raise XapiError("the document is sent as application/json but is not valid JSON") from None
+
+
+# Query parameters ---------------------------------------------------------------------------------------
+
+
+def _required(value: str | None, name: str) -> str:
+    if value is None or value == "":
+        raise XapiError(f"the {name} parameter is required")
+    if len(value) > MAX_PARAM_CHARS:
+        raise XapiError(f"{name}: longer than {MAX_PARAM_CHARS} characters")
+    return value
+
+
+def activity_param(value: str | None) -> str:
+    return validate_activity_id(_required(value, "activityId"), "activityId")
+
+
+def agent_param(value: str | None, version: str) -> tuple[dict[str, Any], str]:
+    """The ``agent`` parameter (JSON) as a valid Agent and its IFI key."""
+    raw = _required(value, "agent")
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise XapiError("agent: must be an Agent as JSON") from None
+    agent = validate_agent(obj, version, what="agent")
+    if agent.get("objectType", "Agent") != "Agent":
+        raise XapiError("agent: must be an Agent")
+    key = ifi_key(agent)
+    if key is None:
+        raise XapiError("agent: must have exactly one inverse functional identifier")
+    return agent, key
+
+
+def registration_param(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return validate_uuid(value, "registration").lower()
+
+
+def id_param(value: str | None, name: str, *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise XapiError(f"the {name} parameter is required")
+        return None
+    if value == "" or len(value) > MAX_ID_CHARS:
+        raise XapiError(f"{name}: must be 1 to {MAX_ID_CHARS} characters")
+    return value
+
+
+def since_param(value: str | None) -> datetime | None:
+    """``since``: an ISO 8601 timestamp; one without a zone is taken as UTC."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(_required(value, "since"))
+    except ValueError:
+        raise XapiError("since: must be an ISO 8601 timestamp") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def http_date(at: datetime) -> str:
+    """``Last-Modified``: an RFC 9110 HTTP-date."""
+    return at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")

@@ -1,0 +1,194 @@
+"""What the document resources do: read, write (PUT), merge (POST) and delete documents under the ETag
+preconditions, and keep the canonical Activity definitions the Activities resource answers with."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from learnloop_shared.events import utcnow
+from learnloop_shared.mongo import Doc
+
+from ...domain.xapi.agents import ifi_key
+from ...domain.xapi.documents import (
+    DEFAULT_TYPE,
+    JSON_TYPE,
+    DocumentKey,
+    blind_put_conflicts,
+    check_preconditions,
+    check_put_body,
+    etag,
+    merged,
+)
+from ...domain.xapi.errors import XapiError
+from ...domain.xapi.scopes import XapiCaller
+from ...storage.xapi.credentials import CredentialStore
+from ...storage.xapi.documents import DocumentStore
+from ...storage.xapi.statements import StatementStore
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 5  # compare-and-set rounds before a write under heavy contention gives up (409)
+PERSON_STATEMENTS = 50  # statements read to learn an agent's names
+
+
+class Documents:
+    """State, Activity Profile and Agent Profile documents. ``max_bytes``: the largest document (413 above)."""
+
+    def __init__(self, store: DocumentStore, max_bytes: int) -> None:
+        self._store = store
+        self.max_bytes = max_bytes
+
+    async def get(self, key: DocumentKey) -> Doc:
+        doc = await self._store.get(key)
+        if doc is None:
+            raise XapiError("no such document", status=404)
+        return doc
+
+    async def ids(self, key: DocumentKey, since: datetime | None) -> list[str]:
+        return await self._store.ids(key, since)
+
+    async def write(
+        self,
+        key: DocumentKey,
+        content: bytes,
+        content_type: str | None,
+        *,
+        merge: bool,
+        if_match: str | None,
+        if_none_match: str | None,
+        version: str,
+    ) -> None:
+        """PUT (``merge`` False: replace) or POST (merge JSON objects). Raises 400/409/412/413 as
+        :mod:`domain.xapi.documents` says; the write is compare-and-set on the ETag read."""
+        if len(content) > self.max_bytes:
+            raise XapiError(f"the document is larger than {self.max_bytes} bytes", status=413)
+        if not merge:
+            check_put_body(content, content_type)
+        require_header = not merge and blind_put_conflicts(key.kind, version)
+        for _ in range(ATTEMPTS):
+            current = await self._store.get(key)
+            tag = current["etag"] if current else None
+            check_preconditions(tag, if_match, if_none_match, require_header=require_header)
+            if merge:
+                stored, stored_type = (current["content"], current["content_type"]) if current else (None, None)
+                new, new_type = merged(stored, stored_type, content, content_type), JSON_TYPE
+                if len(new) > self.max_bytes:
+                    raise XapiError(f"the merged document is larger than {self.max_bytes} bytes", status=413)
+            else:
+                new, new_type = content, (content_type or "").strip() or DEFAULT_TYPE
+            now = utcnow()
+            if current is None:
+                if await self._store.create(key, new, new_type, etag(new), now):
+                    return
+            elif await self._store.replace(key, tag or "", new, new_type, etag(new), now):
+                return
+        raise XapiError("the document is being changed by others: try again", status=409)
+
+    async def delete(self, key: DocumentKey, *, if_match: str | None, if_none_match: str | None) -> None:
+        """Delete one document (``key.doc_id`` set) or all the key covers. A missing document is no error."""
+        if key.doc_id is None:
+            await self._store.delete_all(key)
+            return
+        for _ in range(ATTEMPTS):
+            current = await self._store.get(key)
+            tag = current["etag"] if current else None
+            check_preconditions(tag, if_match, if_none_match, require_header=False)
+            if current is None or await self._store.delete(key, tag):
+                return
+        raise XapiError("the document is being changed by others: try again", status=409)
+
+
+def _activities(statement: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every Activity of a statement that may carry a definition: its object and its context Activities,
+    a SubStatement's too."""
+    obj = statement.get("object")
+    if isinstance(obj, Mapping):
+        if obj.get("objectType", "Activity") == "Activity":
+            yield obj
+        elif obj.get("objectType") == "SubStatement":
+            yield from _activities(obj)
+    ctx = statement.get("context")
+    if isinstance(ctx, Mapping) and isinstance(ctx.get("contextActivities"), Mapping):
+        for group in ctx["contextActivities"].values():
+            for activity in group if isinstance(group, list) else [group]:
+                if isinstance(activity, Mapping):
+                    yield activity
+
+
+def definitions(statements: Sequence[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(activity id, definition)`` for every defined Activity in ``statements``, in order."""
+    out = []
+    for s in statements:
+        for activity in _activities(s):
+            definition = activity.get("definition")
+            if isinstance(activity.get("id"), str) and isinstance(definition, Mapping) and definition:
+                out.append((activity["id"], definition))
+    return out
+
+
+class Activities:
+    """Canonical Activity definitions, kept from statements whose authority may ``define``, and the Person
+    the LRS knows for an Agent."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        statements: StatementStore,
+        credentials: CredentialStore,
+        credentials_home_page: str,
+    ) -> None:
+        self._store = store
+        self._statements = statements
+        self._credentials = credentials
+        self._credentials_home_page = credentials_home_page
+
+    async def _may_define(self, authority: Mapping[str, Any]) -> bool:
+        """Statements carry their authority, not their writer's scopes: an LRS credential may define when its
+        scopes grant ``define``; a Bearer writer always may (``xapi:write`` grants ``define``)."""
+        account = authority.get("account")
+        if not isinstance(account, Mapping) or account.get("homePage") != self._credentials_home_page:
+            return True
+        cred = await self._credentials.credentials.find_one({"_id": account.get("name")}, {"scopes": 1})
+        if cred is None:
+            return False
+        return XapiCaller({}, "", frozenset(cred["scopes"])).may("define")
+
+    async def after_store(self, docs: Sequence[Doc]) -> None:
+        """The intake's after_store hook: upsert the definitions in the stored statements."""
+        verdicts: dict[str | None, bool] = {}
+        defining = []
+        for d in docs:
+            authority = d["statement"].get("authority") or {}
+            k = ifi_key(authority)
+            if k not in verdicts:
+                verdicts[k] = await self._may_define(authority)
+            if verdicts[k]:
+                defining.append(d["statement"])
+        found = definitions(defining)
+        if found:
+            await self._store.keep_definitions(found, utcnow())
+
+    async def activity(self, activity_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+        doc = await self._store.activity(activity_id)
+        if doc is not None and doc.get("definition"):
+            out["definition"] = doc["definition"]
+        return out
+
+    async def person(self, agent: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """The Person object: every name and IFI the LRS has seen for the Agent identified by ``key``."""
+        seen: list[Mapping[str, Any]] = [agent]
+        cursor = self._statements.statements.find({"agents": key}, {"statement.actor": 1, "statement.object": 1})
+        async for d in cursor.limit(PERSON_STATEMENTS):
+            for candidate in (d["statement"].get("actor"), d["statement"].get("object")):
+                if isinstance(candidate, Mapping) and ifi_key(candidate) == key:
+                    seen.append(candidate)
+        person: dict[str, Any] = {"objectType": "Person"}
+        for a in seen:
+            for prop in ("name", "mbox", "mbox_sha1sum", "openid", "account"):
+                value = a.get(prop)
+                if value is not None and value not in person.setdefault(prop, []):
+                    person[prop].append(value)
+        return {k: v for k, v in person.items() if v}
