@@ -17,6 +17,7 @@ VERSIONS = ("1.0.3", "2.0.0")
 STATE = "/xapi/activities/state"
 ACTIVITY_PROFILE = "/xapi/activities/profile"
 AGENT_PROFILE = "/xapi/agents/profile"
+CREATE = {"If-None-Match": "*"}  # an Agent Profile PUT in 1.0.3 needs a precondition even to create
 
 
 def _headers(api: Any, version: str, **extra: str) -> dict[str, str]:
@@ -53,7 +54,7 @@ async def test_put_get_head_delete_each_resource(api, version) -> None:  # type:
     h = _headers(api, version)
     for path, params, _ in _resources():
         doc = {"score": 3, "name": "x"}
-        r = await api.learn.put(path, params=params, json=doc, headers=h)
+        r = await api.learn.put(path, params=params, json=doc, headers={**h, **CREATE})
         assert r.status_code == 204, (path, r.text)
         assert r.headers["X-Experience-API-Version"] == version
         r = await api.learn.get(path, params=params, headers=h)
@@ -79,7 +80,7 @@ async def test_any_content_type_is_stored_as_bytes(api, version) -> None:  # typ
     for path, params, _ in _resources():
         content = bytes(range(256)) * 4
         r = await api.learn.put(
-            path, params=params, content=content, headers={**h, "Content-Type": "application/octet-stream"}
+            path, params=params, content=content, headers={**h, **CREATE, "Content-Type": "application/octet-stream"}
         )
         assert r.status_code == 204, r.text
         r = await api.learn.get(path, params=params, headers=h)
@@ -87,7 +88,9 @@ async def test_any_content_type_is_stored_as_bytes(api, version) -> None:  # typ
         assert r.headers["content-type"] == "application/octet-stream"
         assert r.headers["ETag"] == _etag(content)
     for path, params2, _ in _resources():
-        r = await api.learn.put(path, params=params2, content="héllo", headers={**h, "Content-Type": "text/plain"})
+        r = await api.learn.put(
+            path, params=params2, content="héllo", headers={**h, **CREATE, "Content-Type": "text/plain"}
+        )
         assert r.status_code == 204
         r = await api.learn.get(path, params=params2, headers=h)
         assert r.text == "héllo" and r.headers["content-type"].startswith("text/plain")
@@ -118,7 +121,9 @@ async def test_post_refuses_what_is_not_a_json_object(api, version) -> None:  # 
         assert r.status_code == 400
         # a stored document that is not JSON cannot be merged into
         other = dict(params, **{id_name: params[id_name] + "-bin"})
-        r = await api.learn.put(path, params=other, content=b"\x00\x01", headers={**h, "Content-Type": "image/png"})
+        r = await api.learn.put(
+            path, params=other, content=b"\x00\x01", headers={**h, **CREATE, "Content-Type": "image/png"}
+        )
         assert r.status_code == 204
         r = await api.learn.post(path, params=other, json={"a": 1}, headers=h)
         assert r.status_code == 400
@@ -167,7 +172,7 @@ async def test_a_blind_overwrite_is_409_where_the_spec_says(api, version) -> Non
     """1.0.3: the profile resources require If-Match/If-None-Match to overwrite; 2.0.0: State too."""
     h = _headers(api, version)
     for path, params, _ in _resources():
-        assert (await api.learn.put(path, params=params, json={"v": 1}, headers=h)).status_code == 204
+        assert (await api.learn.put(path, params=params, json={"v": 1}, headers={**h, **CREATE})).status_code == 204
         r = await api.learn.put(path, params=params, json={"v": 2}, headers=h)
         if path == STATE and version == "1.0.3":
             assert r.status_code == 204
@@ -193,7 +198,9 @@ async def test_lists_of_ids_and_since(api, version) -> None:  # type: ignore[no-
         r = await api.learn.get(path, params=base, headers=h)
         assert r.status_code == 200 and r.json() == []
         for doc_id in ("a", "b"):
-            r = await api.learn.put(path, params={**base, id_name: doc_id}, json={"id": doc_id}, headers=h)
+            r = await api.learn.put(
+                path, params={**base, id_name: doc_id}, json={"id": doc_id}, headers={**h, **CREATE}
+            )
             assert r.status_code == 204
         r = await api.learn.get(path, params=base, headers=h)
         assert sorted(r.json()) == ["a", "b"]
@@ -230,7 +237,7 @@ async def test_an_agent_is_known_by_its_identifier(api, version) -> None:  # typ
     mbox = f"mailto:{uuid.uuid4().hex[:10]}@example.com"
     first = {"agent": json.dumps({"mbox": mbox, "name": "Ann"}), "profileId": "p"}
     again = {"agent": json.dumps({"objectType": "Agent", "mbox": mbox}), "profileId": "p"}
-    assert (await api.learn.put(AGENT_PROFILE, params=first, json={"a": 1}, headers=h)).status_code == 204
+    assert (await api.learn.put(AGENT_PROFILE, params=first, json={"a": 1}, headers={**h, **CREATE})).status_code == 204
     assert (await api.learn.get(AGENT_PROFILE, params=again, headers=h)).json() == {"a": 1}
 
 
@@ -287,3 +294,15 @@ async def test_concurrent_merges_lose_nothing(api) -> None:  # type: ignore[no-u
     assert all(s in (204, 409) for s in statuses)
     r = await api.learn.get(STATE, params=params, headers=h)
     assert r.json() == {f"k{i}": i for i, s in enumerate(statuses) if s == 204}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_creating_an_agent_profile_needs_a_precondition_in_1_0_3(api, version) -> None:  # type: ignore[no-untyped-def]
+    """The ADL suite for 1.0.3 (XAPI-00273): an Agent Profile PUT without If-Match/If-None-Match is 400 even when
+    it creates; 2.0.0 and the other resources create without one."""
+    h = _headers(api, version)
+    for path, params, _ in _resources():
+        r = await api.learn.put(path, params=params, json={"a": 1}, headers=h)
+        refused = path == AGENT_PROFILE and version == "1.0.3"
+        assert r.status_code == (400 if refused else 204), (path, r.text)
+        assert (await api.learn.get(path, params=params, headers=h)).status_code == (404 if refused else 200)

@@ -52,6 +52,18 @@ def test_preconditions(
         assert exc.value.status == status
 
 
+def test_creating_without_a_header_is_400_where_required() -> None:
+    d.check_preconditions(None, None, "*", require_header=True, require_header_to_create=True)
+    d.check_preconditions(TAG, TAG, None, require_header=True, require_header_to_create=True)
+    with pytest.raises(XapiError) as exc:
+        d.check_preconditions(None, None, None, require_header=True, require_header_to_create=True)
+    assert exc.value.status == 400
+    assert d.blind_create_refused("agent_profile", "1.0.3")
+    assert not d.blind_create_refused("agent_profile", "2.0.0")
+    assert not d.blind_create_refused("activity_profile", "1.0.3")
+    assert not d.blind_create_refused("state", "1.0.3")
+
+
 def test_which_blind_puts_conflict() -> None:
     assert not d.blind_put_conflicts("state", "1.0.3")
     assert d.blind_put_conflicts("state", "2.0.0")
@@ -87,6 +99,8 @@ def test_merge_refuses_what_is_not_a_json_object(
 def test_parameters() -> None:
     agent, key = d.agent_param('{"mbox": "mailto:a@example.com"}', "2.0.0")
     assert key == "mbox|mailto:a@example.com" and agent["mbox"] == "mailto:a@example.com"
+    _, key = d.agent_param('{"objectType": "Group", "mbox": "mailto:g@example.com"}', "2.0.0")
+    assert key == "mbox|mailto:g@example.com"  # an identified Group
     assert d.registration_param("6B9C3E4A-1F2D-4C5B-8A7E-9D0C1B2A3F4E") == "6b9c3e4a-1f2d-4c5b-8a7e-9d0c1b2a3f4e"
     assert d.since_param("2026-01-02T03:04:05Z") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert d.since_param("2026-01-02T03:04:05") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -97,7 +111,8 @@ def test_parameters() -> None:
         lambda: d.agent_param(None, "2.0.0"),
         lambda: d.agent_param("{", "2.0.0"),
         lambda: d.agent_param('{"name": "x"}', "2.0.0"),
-        lambda: d.agent_param('{"objectType": "Group", "mbox": "mailto:g@example.com"}', "2.0.0"),
+        lambda: d.agent_param('{"objectType": "Group", "member": [{"mbox": "mailto:m@example.com"}]}', "2.0.0"),
+        lambda: d.agent_param('{"objectType": "Activity", "id": "http://e.com/a"}', "2.0.0"),
         lambda: d.activity_param(None),
         lambda: d.activity_param("x" * (d.MAX_PARAM_CHARS + 1)),
         lambda: d.registration_param("nope"),

@@ -16,6 +16,7 @@ from ...domain.xapi.documents import (
     DEFAULT_TYPE,
     JSON_TYPE,
     DocumentKey,
+    blind_create_refused,
     blind_put_conflicts,
     check_preconditions,
     check_put_body,
@@ -67,10 +68,13 @@ class Documents:
         if not merge:
             check_put_body(content, content_type)
         require_header = not merge and blind_put_conflicts(key.kind, version)
+        require_to_create = not merge and blind_create_refused(key.kind, version)
         for _ in range(ATTEMPTS):
             current = await self._store.get(key)
             tag = current["etag"] if current else None
-            check_preconditions(tag, if_match, if_none_match, require_header=require_header)
+            check_preconditions(
+                tag, if_match, if_none_match, require_header=require_header, require_header_to_create=require_to_create
+            )
             if merge:
                 stored, stored_type = (current["content"], current["content_type"]) if current else (None, None)
                 new, new_type = merged(stored, stored_type, content, content_type), JSON_TYPE
@@ -181,7 +185,7 @@ class Activities:
         """The Person object: every name and IFI the LRS has seen for the Agent identified by ``key``."""
         seen: list[Mapping[str, Any]] = [agent]
         cursor = self._statements.statements.find({"agents": key}, {"statement.actor": 1, "statement.object": 1})
-        async for d in cursor.limit(PERSON_STATEMENTS):
+        async for d in cursor.sort("stored", -1).limit(PERSON_STATEMENTS):  # the latest, by the agents index
             for candidate in (d["statement"].get("actor"), d["statement"].get("object")):
                 if isinstance(candidate, Mapping) and ifi_key(candidate) == key:
                     seen.append(candidate)
