@@ -113,9 +113,24 @@ async def test_bad_parameters_are_400(api, version) -> None:  # type: ignore[no-
         ("/xapi/agents", {}),
         ("/xapi/agents", {"agent": "{"}),
         ("/xapi/agents", {"agent": json.dumps({"name": "nobody"})}),
+        ("/xapi/activities", {"activityId": "http://example.com/a", "foo": "bar"}),
+        ("/xapi/agents", {"Agent": json.dumps({"mbox": "mailto:a@example.com"})}),
     ):
         r = await api.learn.get(path, params=params, headers=h)
         assert r.status_code == 400, (path, params, r.text)
         assert r.headers["X-Experience-API-Version"] == version
     r = await api.learn.get("/xapi/activities", params={"activityId": "http://example.com/a"}, headers=api.auth("x"))
     assert r.status_code == 400  # no version header
+
+
+async def test_other_methods_are_405(api) -> None:  # type: ignore[no-untyped-def]
+    h = _headers(api, "1.0.3")
+    for path, params in (
+        ("/xapi/activities", {"activityId": "http://example.com/a"}),
+        ("/xapi/agents", {"agent": json.dumps({"mbox": "mailto:a@example.com"})}),
+    ):
+        for method in ("POST", "PUT", "DELETE"):
+            r = await api.learn.request(method, path, params=params, headers=h)
+            assert r.status_code == 405, (method, path)
+            r = await api.learn.request(method, path, params=params)  # before authentication
+            assert r.status_code == 405, (method, path)

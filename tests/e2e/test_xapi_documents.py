@@ -262,6 +262,11 @@ async def test_bad_requests_are_400(api, version) -> None:  # type: ignore[no-un
         ("GET", AGENT_PROFILE, {"profileId": "p"}),
         ("DELETE", AGENT_PROFILE, {"agent": json.dumps(_agent())}),
         ("GET", AGENT_PROFILE, {"agent": json.dumps(_agent()), "since": "soon"}),
+        # parameters are case-sensitive, and unknown ones are refused
+        ("GET", STATE, {**{k: v for k, v in state.items() if k != "stateId"}, "StateId": "x"}),
+        ("PUT", STATE, {**state, "since": "2026-01-01T00:00:00Z"}),
+        ("GET", ACTIVITY_PROFILE, {"activityId": _activity(), "foo": "bar"}),
+        ("DELETE", AGENT_PROFILE, {"agent": json.dumps(_agent()), "profileId": "p", "Agent": "x"}),
     ]
     for method, path, params in bad:
         r = await api.learn.request(method, path, params=params, json={"a": 1}, headers=h)

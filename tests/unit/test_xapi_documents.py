@@ -105,6 +105,8 @@ def test_parameters() -> None:
     assert d.since_param("2026-01-02T03:04:05Z") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert d.since_param("2026-01-02T03:04:05") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert d.since_param(None) is None
+    d.check_parameters(["activityId", "agent", "registration", "stateId", "since"], "state", read=True)
+    d.check_parameters(["agent", "profileId"], "agent_profile", read=False)
     assert d.id_param(None, "stateId", required=False) is None
     assert d.http_date(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "Fri, 02 Jan 2026 03:04:05 GMT"
     for call in (
@@ -120,6 +122,9 @@ def test_parameters() -> None:
         lambda: d.id_param(None, "stateId", required=True),
         lambda: d.id_param("", "stateId", required=False),
         lambda: d.id_param("x" * (d.MAX_ID_CHARS + 1), "stateId", required=True),
+        lambda: d.check_parameters(["activityId", "StateId"], "state", read=True),
+        lambda: d.check_parameters(["activityId", "since"], "activity_profile", read=False),
+        lambda: d.only_parameters(["foo"], ["agent"]),
     ):
         with pytest.raises(XapiError) as exc:
             call()

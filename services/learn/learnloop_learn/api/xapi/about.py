@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ...deps import Deps
-from ...domain.xapi.documents import activity_param, agent_param
+from ...domain.xapi.documents import activity_param, agent_param, only_parameters
 from ...domain.xapi.versions import LATEST
 from .auth import Caller, require
 from .route import XapiAboutRoute, XapiRoute, xapi_version
@@ -24,10 +24,11 @@ _JSON = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 @router.get("/activities", responses={200: {"description": "The Activity", **_JSON}}, summary="An Activity")
-async def get_activity(deps: Deps, caller: Caller, activityId: str | None = None) -> JSONResponse:
+async def get_activity(request: Request, deps: Deps, caller: Caller, activityId: str | None = None) -> JSONResponse:
     """The Activity with the definition the LRS keeps for it (from statements of callers allowed to
     ``define``), or just its id when it knows none."""
     require(caller, *READ_ACTIONS)
+    only_parameters(request.query_params.keys(), ["activityId"])
     return JSONResponse(await deps.xapi.activities.activity(activity_param(activityId)))
 
 
@@ -35,6 +36,7 @@ async def get_activity(deps: Deps, caller: Caller, activityId: str | None = None
 async def get_agents(request: Request, deps: Deps, caller: Caller, agent: str | None = None) -> JSONResponse:
     """A Person object: every name and identifier the LRS has seen for this Agent (at least its own)."""
     require(caller, *READ_ACTIONS)
+    only_parameters(request.query_params.keys(), ["agent"])
     obj, key = agent_param(agent, xapi_version(request))
     return JSONResponse(await deps.xapi.activities.person(obj, key))
 

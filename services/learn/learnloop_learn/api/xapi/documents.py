@@ -20,6 +20,7 @@ from ...domain.xapi.documents import (
     Kind,
     activity_param,
     agent_param,
+    check_parameters,
     http_date,
     id_param,
     registration_param,
@@ -120,6 +121,7 @@ def _state_key(
     one: bool,
 ) -> DocumentKey:
     require(caller, action)
+    check_parameters(request.query_params.keys(), "state", read=action.endswith("/read"))
     _, agent_key = agent_param(agent, xapi_version(request))
     return DocumentKey(
         "state",
@@ -225,9 +227,10 @@ async def delete_state(
 
 
 def _activity_profile_key(
-    caller: XapiCaller, action: str, activityId: str | None, profileId: str | None, *, one: bool
+    request: Request, caller: XapiCaller, action: str, activityId: str | None, profileId: str | None, *, one: bool
 ) -> DocumentKey:
     require(caller, action)
+    check_parameters(request.query_params.keys(), "activity_profile", read=action.endswith("/read"))
     return DocumentKey(
         "activity_profile", activity_param(activityId), None, None, id_param(profileId, "profileId", required=one)
     )
@@ -235,25 +238,27 @@ def _activity_profile_key(
 
 @router.get("/activities/profile", responses=_DOCUMENT, summary="Read an activity profile, or list profile ids")
 async def get_activity_profile(
+    request: Request,
     deps: Deps,
     caller: Caller,
     activityId: str | None = None,
     profileId: str | None = None,
     since: str | None = None,
 ) -> Response:
-    key = _activity_profile_key(caller, "profile/read", activityId, profileId, one=False)
+    key = _activity_profile_key(request, caller, "profile/read", activityId, profileId, one=False)
     return await _read(deps, key, since_param(since), head=False)
 
 
 @router.head("/activities/profile", responses=_HEAD, summary="Headers of an activity profile or of the id list")
 async def head_activity_profile(
+    request: Request,
     deps: Deps,
     caller: Caller,
     activityId: str | None = None,
     profileId: str | None = None,
     since: str | None = None,
 ) -> Response:
-    key = _activity_profile_key(caller, "profile/read", activityId, profileId, one=False)
+    key = _activity_profile_key(request, caller, "profile/read", activityId, profileId, one=False)
     return await _read(deps, key, since_param(since), head=True)
 
 
@@ -270,7 +275,7 @@ async def put_activity_profile(
     activityId: str | None = None,
     profileId: str | None = None,
 ) -> Response:
-    key = _activity_profile_key(caller, "profile/write", activityId, profileId, one=True)
+    key = _activity_profile_key(request, caller, "profile/write", activityId, profileId, one=True)
     return await _write(
         request, deps, key, merge=False, content_type=content_type, if_match=if_match, if_none_match=if_none_match
     )
@@ -293,7 +298,7 @@ async def post_activity_profile(
     activityId: str | None = None,
     profileId: str | None = None,
 ) -> Response:
-    key = _activity_profile_key(caller, "profile/write", activityId, profileId, one=True)
+    key = _activity_profile_key(request, caller, "profile/write", activityId, profileId, one=True)
     return await _write(
         request, deps, key, merge=True, content_type=content_type, if_match=if_match, if_none_match=if_none_match
     )
@@ -301,6 +306,7 @@ async def post_activity_profile(
 
 @router.delete("/activities/profile", status_code=204, responses=_WRITE, summary="Delete an activity profile")
 async def delete_activity_profile(
+    request: Request,
     deps: Deps,
     caller: Caller,
     if_match: IfMatch = None,
@@ -308,7 +314,7 @@ async def delete_activity_profile(
     activityId: str | None = None,
     profileId: str | None = None,
 ) -> Response:
-    key = _activity_profile_key(caller, "profile/write", activityId, profileId, one=True)
+    key = _activity_profile_key(request, caller, "profile/write", activityId, profileId, one=True)
     await deps.xapi.documents.delete(key, if_match=if_match, if_none_match=if_none_match)
     return Response(status_code=204)
 
@@ -320,6 +326,7 @@ def _agent_profile_key(
     request: Request, caller: XapiCaller, action: str, agent: str | None, profileId: str | None, *, one: bool
 ) -> DocumentKey:
     require(caller, action)
+    check_parameters(request.query_params.keys(), "agent_profile", read=action.endswith("/read"))
     _, agent_key = agent_param(agent, xapi_version(request))
     return DocumentKey("agent_profile", None, agent_key, None, id_param(profileId, "profileId", required=one))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -151,6 +152,26 @@ def check_put_body(content: bytes, content_type: str | None) -> None:
 
 
 # Query parameters ---------------------------------------------------------------------------------------
+
+# What each resource takes (reads also ``since``); anything else, a differing case included, is 400.
+PARAMETERS: dict[Kind, frozenset[str]] = {
+    "state": frozenset({"activityId", "agent", "registration", "stateId"}),
+    "activity_profile": frozenset({"activityId", "profileId"}),
+    "agent_profile": frozenset({"agent", "profileId"}),
+}
+
+
+def only_parameters(given: Iterable[str], allowed: Iterable[str]) -> None:
+    """400 for a parameter the resource does not take (xAPI: names are case-sensitive, unknown ones refused)."""
+    known = set(allowed)
+    for name in given:
+        if name not in known:
+            raise XapiError(f"unknown parameter {name!r} (this resource takes {', '.join(sorted(known))})")
+
+
+def check_parameters(given: Iterable[str], kind: Kind, *, read: bool) -> None:
+    """:func:`only_parameters` of a document resource; reads also take ``since``."""
+    only_parameters(given, PARAMETERS[kind] | {"since"} if read else PARAMETERS[kind])
 
 
 def _required(value: str | None, name: str) -> str:
