@@ -527,9 +527,15 @@ XAPI_MATRIX: list[tuple[str, str, dict[str, int], tuple[str, str], Any]] = [
             ("DELETE", path, xexpect(204), WRITE, lambda w, p=path, q=where: (p + q(w, True), None)),
         )
     ],
-    ("GET", "/xapi/activities", xexpect(200), READ, lambda w: (f"/xapi/activities?activityId={w.activity}", None)),
-    ("GET", "/xapi/agents", xexpect(200), READ, lambda w: (f"/xapi/agents?agent={w.agent}", None)),
-    ("GET", "/xapi/about", dict.fromkeys(XAPI_ROLES, 200), READ, lambda w: ("/xapi/about", None)),
+    *[
+        (method, route, expected, READ, request_for)
+        for method in ("GET", "HEAD")
+        for route, expected, request_for in (
+            ("/xapi/activities", xexpect(200), lambda w: (f"/xapi/activities?activityId={w.activity}", None)),
+            ("/xapi/agents", xexpect(200), lambda w: (f"/xapi/agents?agent={w.agent}", None)),
+            ("/xapi/about", dict.fromkeys(XAPI_ROLES, 200), lambda w: ("/xapi/about", None)),
+        )
+    ],
     (
         "POST",
         "/v1/lrs/credentials",

@@ -134,3 +134,17 @@ async def test_other_methods_are_405(api) -> None:  # type: ignore[no-untyped-de
             assert r.status_code == 405, (method, path)
             r = await api.learn.request(method, path, params=params)  # before authentication
             assert r.status_code == 405, (method, path)
+
+
+async def test_head_answers_like_get_without_a_body(api) -> None:  # type: ignore[no-untyped-def]
+    r = await api.learn.head("/xapi/about")
+    assert r.status_code == 200 and r.content == b"" and r.headers["X-Experience-API-Version"] == "2.0.0"
+    h = _headers(api, "1.0.3")
+    for path, params in (
+        ("/xapi/activities", {"activityId": "http://example.com/a"}),
+        ("/xapi/agents", {"agent": json.dumps({"mbox": "mailto:a@example.com"})}),
+    ):
+        r = await api.learn.head(path, params=params, headers=h)
+        assert r.status_code == 200 and r.content == b"", path
+        assert r.headers["content-type"] == "application/json"
+        assert (await api.learn.head(path, params={}, headers=h)).status_code == 400

@@ -27,6 +27,7 @@ from ...domain.xapi.documents import (
     since_param,
 )
 from ...domain.xapi.scopes import XapiCaller
+from .about import head_of
 from .auth import Caller, require
 from .route import XapiRoute, xapi_version
 
@@ -78,10 +79,7 @@ async def _read(deps: LearnDeps, key: DocumentKey, since: datetime | None, head:
             media_type=doc["content_type"],
             headers={"ETag": doc["etag"], "Last-Modified": http_date(doc["updated"])},
         )
-    if head:
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        return Response(status_code=200, headers=headers)
-    return response
+    return head_of(response) if head else response
 
 
 async def _write(
