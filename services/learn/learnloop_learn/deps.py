@@ -25,6 +25,7 @@ from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .storage.xapi.credentials import CredentialStore
 from .storage.xapi.documents import DocumentStore
+from .storage.xapi.lookups import LrsLookups
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
@@ -105,6 +106,7 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     documents = DocumentStore(rt.db)
     await documents.ensure_indexes()
     public_url = settings.learn_public_url.rstrip("/")
+    lookups = LrsLookups(rt.db)
     xapi = XapiDeps(
         statements=statements,
         credentials=credentials,
@@ -112,8 +114,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         public_url=public_url,
         home_page=settings.xapi_home_page(),
         documents=Documents(documents, settings.xapi_document_max_bytes),
-        activities=Activities(documents, statements, credentials, f"{public_url}/xapi/credentials"),
-        lrs_credentials=LrsCredentials(credentials, settings.lrs_max_credentials),
+        activities=Activities(documents, lookups, f"{public_url}/xapi/credentials"),
+        lrs_credentials=LrsCredentials(credentials, lookups, settings.lrs_max_credentials),
     )
     xapi.intake.after_store.append(xapi.activities.after_store)
     return LearnDeps(

@@ -25,9 +25,8 @@ from ...domain.xapi.documents import (
 )
 from ...domain.xapi.errors import XapiError
 from ...domain.xapi.scopes import XapiCaller
-from ...storage.xapi.credentials import CredentialStore
 from ...storage.xapi.documents import DocumentStore
-from ...storage.xapi.statements import StatementStore
+from ...storage.xapi.lookups import LrsLookups
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5  # compare-and-set rounds before a write under heavy contention gives up (409)
@@ -136,16 +135,9 @@ class Activities:
     """Canonical Activity definitions, kept from statements whose authority may ``define``, and the Person
     the LRS knows for an Agent."""
 
-    def __init__(
-        self,
-        store: DocumentStore,
-        statements: StatementStore,
-        credentials: CredentialStore,
-        credentials_home_page: str,
-    ) -> None:
+    def __init__(self, store: DocumentStore, lookups: LrsLookups, credentials_home_page: str) -> None:
         self._store = store
-        self._statements = statements
-        self._credentials = credentials
+        self._lookups = lookups
         self._credentials_home_page = credentials_home_page
 
     async def _may_define(self, authority: Mapping[str, Any]) -> bool:
@@ -154,10 +146,8 @@ class Activities:
         account = authority.get("account")
         if not isinstance(account, Mapping) or account.get("homePage") != self._credentials_home_page:
             return True
-        cred = await self._credentials.credentials.find_one({"_id": account.get("name")}, {"scopes": 1})
-        if cred is None:
-            return False
-        return XapiCaller({}, "", frozenset(cred["scopes"])).may("define")
+        scopes = await self._lookups.credential_scopes(str(account.get("name")))
+        return scopes is not None and XapiCaller({}, "", frozenset(scopes)).may("define")
 
     async def after_store(self, docs: Sequence[Doc]) -> None:
         """The intake's after_store hook: upsert the definitions in the stored statements."""
@@ -184,11 +174,9 @@ class Activities:
     async def person(self, agent: Mapping[str, Any], key: str) -> dict[str, Any]:
         """The Person object: every name and IFI the LRS has seen for the Agent identified by ``key``."""
         seen: list[Mapping[str, Any]] = [agent]
-        cursor = self._statements.statements.find({"agents": key}, {"statement.actor": 1, "statement.object": 1})
-        async for d in cursor.sort("stored", -1).limit(PERSON_STATEMENTS):  # the latest, by the agents index
-            for candidate in (d["statement"].get("actor"), d["statement"].get("object")):
-                if isinstance(candidate, Mapping) and ifi_key(candidate) == key:
-                    seen.append(candidate)
+        for candidate in await self._lookups.agents_in_statements(key, PERSON_STATEMENTS):
+            if ifi_key(candidate) == key:
+                seen.append(candidate)
         person: dict[str, Any] = {"objectType": "Person"}
         for a in seen:
             for prop in ("name", "mbox", "mbox_sha1sum", "openid", "account"):
