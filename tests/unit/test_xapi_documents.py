@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from learnloop_learn.domain.xapi import documents as d
+from learnloop_learn.domain.xapi.activities import definitions, latest_definitions, merge_definition
 from learnloop_learn.domain.xapi.credentials import XapiScope
 from learnloop_learn.domain.xapi.errors import XapiError
 from learnloop_learn.domain.xapi.scopes import XAPI_SCOPES
-from learnloop_learn.usecases.xapi.documents import definitions
 
 TAG = d.etag(b"{}")
 
@@ -150,3 +150,19 @@ def test_definitions_come_from_objects_context_activities_and_substatements() ->
 
 def test_credential_scope_names_are_the_xapi_scopes() -> None:
     assert set(typing.get_args(XapiScope)) == XAPI_SCOPES
+
+
+def test_definitions_merge_language_maps_and_replace_the_rest() -> None:
+    old = {"name": {"en": "A", "de": "A-de"}, "type": "http://e.com/t1", "moreInfo": "http://e.com/m"}
+    new = {"name": {"en": "A2"}, "description": {"en": "D"}, "type": "http://e.com/t2"}
+    assert merge_definition(old, new) == {
+        "name": {"en": "A2", "de": "A-de"},
+        "description": {"en": "D"},
+        "type": "http://e.com/t2",
+        "moreInfo": "http://e.com/m",
+    }
+    statements = [
+        {"object": {"id": "http://e.com/a", "definition": {"name": {"en": "A"}}}},
+        {"object": {"id": "http://e.com/a", "definition": {"name": {"fr": "A-fr"}}}},
+    ]
+    assert latest_definitions(statements) == {"http://e.com/a": {"name": {"en": "A", "fr": "A-fr"}}}

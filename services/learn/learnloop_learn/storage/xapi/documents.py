@@ -21,10 +21,10 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from ...domain.xapi.activities import LANGUAGE_MAPS
 from ...domain.xapi.documents import DocumentKey
 
 LIST_LIMIT = 10_000  # ids one list answers at most
-LANGUAGE_MAPS = ("name", "description")
 
 
 def _where(key: DocumentKey) -> Doc:
@@ -107,9 +107,9 @@ class DocumentStore:
         return await self.activities.find_one({"_id": activity_id})
 
     async def keep_definitions(self, definitions: Sequence[tuple[str, Mapping[str, Any]]], now: datetime) -> None:
-        """Upsert each activity's definition in one bulk write: the new definition's properties replace the
-        stored ones, except the language maps (``name``, ``description``), merged per language. Values are
-        passed as ``$literal`` so that keys holding dots (extension IRIs) or ``$`` are kept as data."""
+        """Upsert each activity's definition in one bulk write, by ``activities.merge_definition``'s rule done
+        in the database (atomic per activity, so concurrent writers lose no language). Values are passed as
+        ``$literal`` so that keys holding dots (extension IRIs) or ``$`` are kept as data."""
         ops = []
         for activity_id, definition in definitions:
             plain = {k: v for k, v in definition.items() if k not in LANGUAGE_MAPS}

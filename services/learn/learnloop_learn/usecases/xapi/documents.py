@@ -4,13 +4,15 @@ preconditions, and keep the canonical Activity definitions the Activities resour
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from learnloop_shared.events import utcnow
 from learnloop_shared.mongo import Doc
+from pymongo.errors import PyMongoError
 
+from ...domain.xapi.activities import latest_definitions
 from ...domain.xapi.agents import ifi_key
 from ...domain.xapi.documents import (
     DEFAULT_TYPE,
@@ -103,34 +105,6 @@ class Documents:
         raise XapiError("the document is being changed by others: try again", status=409)
 
 
-def _activities(statement: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Every Activity of a statement that may carry a definition: its object and its context Activities,
-    a SubStatement's too."""
-    obj = statement.get("object")
-    if isinstance(obj, Mapping):
-        if obj.get("objectType", "Activity") == "Activity":
-            yield obj
-        elif obj.get("objectType") == "SubStatement":
-            yield from _activities(obj)
-    ctx = statement.get("context")
-    if isinstance(ctx, Mapping) and isinstance(ctx.get("contextActivities"), Mapping):
-        for group in ctx["contextActivities"].values():
-            for activity in group if isinstance(group, list) else [group]:
-                if isinstance(activity, Mapping):
-                    yield activity
-
-
-def definitions(statements: Sequence[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(activity id, definition)`` for every defined Activity in ``statements``, in order."""
-    out = []
-    for s in statements:
-        for activity in _activities(s):
-            definition = activity.get("definition")
-            if isinstance(activity.get("id"), str) and isinstance(definition, Mapping) and definition:
-                out.append((activity["id"], definition))
-    return out
-
-
 class Activities:
     """Canonical Activity definitions, kept from statements whose authority may ``define``, and the Person
     the LRS knows for an Agent."""
@@ -160,9 +134,15 @@ class Activities:
                 verdicts[k] = await self._may_define(authority)
             if verdicts[k]:
                 defining.append(d["statement"])
-        found = definitions(defining)
-        if found:
-            await self._store.keep_definitions(found, utcnow())
+        found = latest_definitions(defining)
+        if not found:
+            return
+        try:
+            await self._store.keep_definitions(list(found.items()), utcnow())
+        except PyMongoError:
+            # The statements are stored: failing their write now would only make the client retry into a
+            # 409. The definitions come back with the next statement that carries them.
+            log.exception("could not keep %d activity definitions", len(found))
 
     async def activity(self, activity_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
