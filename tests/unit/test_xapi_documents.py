@@ -166,3 +166,69 @@ def test_definitions_merge_language_maps_and_replace_the_rest() -> None:
         {"object": {"id": "http://e.com/a", "definition": {"name": {"fr": "A-fr"}}}},
     ]
     assert latest_definitions(statements) == {"http://e.com/a": {"name": {"en": "A", "fr": "A-fr"}}}
+
+
+class _RacingStore:
+    """A fake ``DocumentStore`` whose compare-and-set loses ``losses`` times (another writer got there first)."""
+
+    def __init__(self, losses: int) -> None:
+        self.doc: dict[str, object] | None = {"content": b'{"a":1}', "content_type": "application/json", "etag": TAG}
+        self.losses = losses
+        self.writes = 0
+
+    async def get(self, key: object) -> dict[str, object] | None:
+        return None if self.doc is None else dict(self.doc)
+
+    async def replace(
+        self, key: object, expected: str, content: bytes, content_type: str, tag: str, now: object
+    ) -> bool:
+        if self.losses:
+            self.losses -= 1
+            return False
+        assert self.doc is not None and expected == self.doc["etag"]
+        self.doc = {"content": content, "content_type": content_type, "etag": tag}
+        self.writes += 1
+        return True
+
+
+async def _merge(store: _RacingStore) -> None:
+    from learnloop_learn.usecases.xapi.documents import Documents
+
+    documents = Documents(store, max_bytes=1000)  # type: ignore[arg-type]
+    key = d.DocumentKey("state", "http://e.com/a", "mbox|mailto:a@e.com", None, "s")
+    await documents.write(
+        key, b'{"b":2}', "application/json", merge=True, if_match=None, if_none_match=None, version="2.0.0"
+    )
+
+
+async def test_a_write_that_loses_a_race_reads_again_and_merges() -> None:
+    store = _RacingStore(losses=2)
+    await _merge(store)
+    assert store.writes == 1 and store.doc is not None
+    assert json.loads(store.doc["content"]) == {"a": 1, "b": 2}  # type: ignore[arg-type]
+
+
+async def test_a_write_that_keeps_losing_is_409() -> None:
+    store = _RacingStore(losses=100)
+    with pytest.raises(XapiError) as exc:
+        await _merge(store)
+    assert exc.value.status == 409 and store.writes == 0
+
+
+async def test_a_document_over_the_limit_is_413() -> None:
+    from learnloop_learn.usecases.xapi.documents import Documents
+
+    documents = Documents(_RacingStore(losses=0), max_bytes=10)  # type: ignore[arg-type]
+    key = d.DocumentKey("state", "http://e.com/a", "mbox|mailto:a@e.com", None, "s")
+    for merge in (False, True):
+        with pytest.raises(XapiError) as exc:
+            await documents.write(
+                key,
+                b'{"bb":"x"}' * 2,
+                "application/json",
+                merge=merge,
+                if_match=None,
+                if_none_match=None,
+                version="1.0.3",
+            )
+        assert exc.value.status == 413
