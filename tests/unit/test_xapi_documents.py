@@ -60,7 +60,8 @@ def test_creating_without_a_header_is_400_where_required() -> None:
     assert exc.value.status == 400
     assert d.blind_create_refused("agent_profile", "1.0.3")
     assert not d.blind_create_refused("agent_profile", "2.0.0")
-    assert not d.blind_create_refused("activity_profile", "1.0.3")
+    assert d.blind_create_refused("activity_profile", "1.0.3")
+    assert not d.blind_create_refused("activity_profile", "2.0.0")
     assert not d.blind_create_refused("state", "1.0.3")
 
 

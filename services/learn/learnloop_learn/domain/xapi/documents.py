@@ -104,7 +104,7 @@ def check_preconditions(
                 status=409,
             )
         if require_header_to_create and current is None:
-            raise XapiError("a PUT of an agent profile needs If-None-Match: * (to create) or If-Match")
+            raise XapiError("a PUT of a profile document needs If-None-Match: * (to create) or If-Match")
 
 
 def blind_put_conflicts(kind: Kind, version: str) -> bool:
@@ -114,9 +114,10 @@ def blind_put_conflicts(kind: Kind, version: str) -> bool:
 
 
 def blind_create_refused(kind: Kind, version: str) -> bool:
-    """Whether a PUT that creates a document without If-Match/If-None-Match is 400: an Agent Profile in 1.0.3,
-    as the ADL conformance suite checks it (XAPI-00273); every other resource creates without a header."""
-    return kind == "agent_profile" and version.startswith("1.")
+    """Whether a PUT that creates a document without If-Match/If-None-Match is 400: a profile document in
+    1.0.3, as the ADL conformance suite checks it (XAPI-00273, Activity Profile "fails without ETag header");
+    State, and everything in 2.0.0, is created without a header."""
+    return kind != "state" and version.startswith("1.")
 
 
 def _json_object(content: bytes, content_type: str | None, what: str) -> dict[str, Any]:
