@@ -153,9 +153,11 @@ async def test_if_match_and_if_none_match(api, version) -> None:  # type: ignore
         assert (await api.learn.get(path, params=params, headers=h)).json() == {"v": 1}
         r = await api.learn.put(path, params=params, json={"v": 3}, headers={**h, "If-Match": tag})
         assert r.status_code == 204, r.text
+        written = r.headers["ETag"]
         r = await api.learn.get(path, params=params, headers=h)
         assert r.json() == {"v": 3} and r.headers["ETag"] != tag
         new_tag = r.headers["ETag"]
+        assert new_tag == written
         r = await api.learn.put(path, params=params, json={"v": 4}, headers={**h, "If-Match": tag})
         assert r.status_code == 412  # the old tag no longer matches
         r = await api.learn.post(path, params=params, json={"w": 1}, headers={**h, "If-Match": new_tag})

@@ -52,7 +52,7 @@ _DOCUMENT: dict[int | str, dict[str, Any]] = {
         },
     }
 }
-_WRITE: dict[int | str, dict[str, Any]] = {204: {"description": "Stored"}}
+_WRITE: dict[int | str, dict[str, Any]] = {204: {"description": "Done (a write answers the new ETag)"}}
 _HEAD: dict[int | str, dict[str, Any]] = {200: {"description": "The headers a GET would answer with"}}
 
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
@@ -92,7 +92,7 @@ async def _write(
     if_match: str | None,
     if_none_match: str | None,
 ) -> Response:
-    await deps.xapi.documents.write(
+    tag = await deps.xapi.documents.write(
         key,
         await request.body(),
         content_type,
@@ -101,7 +101,7 @@ async def _write(
         if_none_match=if_none_match,
         version=xapi_version(request),
     )
-    return Response(status_code=204)
+    return Response(status_code=204, headers={"ETag": tag})
 
 
 # State --------------------------------------------------------------------------------------------------

@@ -61,9 +61,9 @@ class Documents:
         if_match: str | None,
         if_none_match: str | None,
         version: str,
-    ) -> None:
-        """PUT (``merge`` False: replace) or POST (merge JSON objects). Raises 400/409/412/413 as
-        :mod:`domain.xapi.documents` says; the write is compare-and-set on the ETag read."""
+    ) -> str:
+        """PUT (``merge`` False: replace) or POST (merge JSON objects); returns the new ETag. Raises
+        400/409/412/413 as :mod:`domain.xapi.documents` says; the write is compare-and-set on the ETag read."""
         if len(content) > self.max_bytes:
             raise XapiError(f"the document is larger than {self.max_bytes} bytes", status=413)
         if not merge:
@@ -83,12 +83,12 @@ class Documents:
                     raise XapiError(f"the merged document is larger than {self.max_bytes} bytes", status=413)
             else:
                 new, new_type = content, (content_type or "").strip() or DEFAULT_TYPE
-            now = utcnow()
+            now, new_tag = utcnow(), etag(new)
             if current is None:
-                if await self._store.create(key, new, new_type, etag(new), now):
-                    return
-            elif await self._store.replace(key, tag or "", new, new_type, etag(new), now):
-                return
+                if await self._store.create(key, new, new_type, new_tag, now):
+                    return new_tag
+            elif await self._store.replace(key, tag or "", new, new_type, new_tag, now):
+                return new_tag
         raise XapiError("the document is being changed by others: try again", status=409)
 
     async def delete(self, key: DocumentKey, *, if_match: str | None, if_none_match: str | None) -> None:
