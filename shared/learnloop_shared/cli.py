@@ -50,6 +50,35 @@ def _seed_demo(stack: object, admin_token: str) -> None:
         client.put("/v1/teams/platform", json={"name": "Platform team", "members": ["bob", "carol"]}).raise_for_status()
 
 
+DEMO_CREDENTIAL = "learnloop run demo"
+LRS_ADMIN = "lrs:admin"
+
+
+def _demo_credential(stack: object, secret: str) -> dict[str, str] | None:
+    """A fresh LRS credential (scope ``all``) made through learn's ``POST /v1/lrs/credentials`` with an admin
+    token signed here; the previous runs' demo credentials are revoked first, so they do not pile up. None
+    (and a note) when learn refuses: the launcher runs on without it."""
+    import httpx
+
+    from .local.stack import LocalStack
+
+    assert isinstance(stack, LocalStack)
+    headers = {"Authorization": f"Bearer {issue_token(secret, 'learnloop-run', (LRS_ADMIN,))}"}
+    try:
+        with httpx.Client(base_url=stack.url("learn"), headers=headers, timeout=10) as client:
+            r = client.get("/v1/lrs/credentials")
+            r.raise_for_status()
+            for old in r.json()["items"]:
+                if old["name"] == DEMO_CREDENTIAL and old["created_by"] == "learnloop-run":
+                    client.delete(f"/v1/lrs/credentials/{old['key']}")
+            r = client.post("/v1/lrs/credentials", json={"name": DEMO_CREDENTIAL, "scopes": ["all"]})
+            r.raise_for_status()
+            return dict(r.json())
+    except httpx.HTTPError as exc:
+        _out(f"(no LRS demo credential: {exc})")
+        return None
+
+
 class _Interrupted(Exception):
     """Raised from the SIGTERM/SIGINT handler so that even a blocking start-up step stops at once."""
 
@@ -127,7 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         tokens = {u: issue_token(secret, u, DEFAULT_SCOPES if u == "alice" else ()) for u in DEMO_USERS}
         if not args.no_demo:
             _seed_demo(stack, tokens["alice"])
-        _print_banner(stack, infra, var, tokens)
+        lrs = _demo_credential(stack, secret)
+        _print_banner(stack, infra, var, tokens, lrs)
         while True:
             time.sleep(0.2)
             supervisor.tick()
@@ -150,7 +180,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 STOP_TIMEOUT_S = 4.5
 
 
-def _print_banner(stack: LocalStack, infra: LocalInfra, var: Path, tokens: dict[str, str]) -> None:
+def _print_banner(
+    stack: LocalStack, infra: LocalInfra, var: Path, tokens: dict[str, str], lrs: dict[str, str] | None = None
+) -> None:
     _out()
     _out("Learnloop is running.")
     for name in ("share", "learn", "notify"):
@@ -177,6 +209,29 @@ def _print_banner(stack: LocalStack, infra: LocalInfra, var: Path, tokens: dict[
     )
     _out(f'  curl -s {stack.url("notify")}/v1/notifications -H "Authorization: Bearer $TOKEN_BOB"')
     _out()
+    if lrs is not None:
+        import base64
+
+        basic = base64.b64encode(f"{lrs['key']}:{lrs['secret']}".encode()).decode()
+        statement = (
+            '{"actor":{"mbox":"mailto:bob@example.com","name":"Bob"},'
+            '"verb":{"id":"http://adlnet.gov/expapi/verbs/experienced"},'
+            '"object":{"id":"http://example.com/activities/kafka-tips"}}'
+        )
+        _out(f"LRS demo credential (xAPI under {stack.url('learn')}/xapi/, HTTP Basic, scope all):")
+        _out(f"  key    {lrs['key']}")
+        _out(f"  secret {lrs['secret']}")
+        _out(f"  export LRS_AUTH='Basic {basic}'")
+        _out(
+            f'  curl -s -X POST {stack.url("learn")}/xapi/statements -H "Authorization: $LRS_AUTH" '
+            "-H 'X-Experience-API-Version: 1.0.3' -H 'content-type: application/json' "
+            f"-d '{statement}'"
+        )
+        _out(
+            f'  curl -s {stack.url("learn")}/xapi/statements -H "Authorization: $LRS_AUTH" '
+            "-H 'X-Experience-API-Version: 1.0.3'"
+        )
+        _out()
     _out("Press Ctrl-C to stop.")
 
 

@@ -417,7 +417,7 @@ async def test_who_may_call_what(world: World, service, method, route, expected,
 
 
 async def test_the_matrix_covers_every_endpoint(world: World):
-    listed = {(s, m, r) for s, m, r, _, _ in MATRIX}
+    listed = {(s, m, r) for s, m, r, _, _ in MATRIX} | {("learn", m, r) for m, r, _, _, _ in XAPI_MATRIX}
     for service in SERVICES:
         doc = (await getattr(world.api, service).get("/openapi.json")).json()
         served = {(service, m.upper(), route) for route, ops in doc["paths"].items() for m in ops}
@@ -437,3 +437,136 @@ async def test_a_publishing_system_follows_delivery_but_never_sees_learners(worl
     assert r.json()["audience"]["users"] == [world.bob]
     r = await api.learn.get(f"/v1/shares/{world.own_share}/feedback", headers=world.headers("shares:publish"))
     assert r.status_code == 404
+
+
+# xAPI (learn's LRS) and its credentials admin API ---------------------------------------------------------
+# Callers: nobody; a Bearer token with the wrong scope; a Bearer token with the right one; HTTP Basic with an
+# LRS credential lacking the scope (it holds only ``statements/read/mine``); HTTP Basic with ``all``.
+# ``/v1/lrs/...`` is a Learnloop API: it takes Bearer tokens only, so Basic callers get 401 there.
+XAPI_ROLES = ("anonymous", "wrong scope", "basic lacking", "basic right", "right scope")  # the right scope last
+
+
+@dataclass
+class XapiWorld:
+    api: Api
+    activity: str
+    agent: str  # JSON
+    basic_lacking: dict[str, str]
+    basic_right: dict[str, str]
+    doomed: str  # a credential the right caller revokes
+
+    def headers(self, role: str, right: str, wrong: str) -> dict[str, str]:
+        version = {"X-Experience-API-Version": "2.0.0"}
+        if role == "anonymous":
+            return version
+        if role == "basic lacking":
+            return {**self.basic_lacking, **version}
+        if role == "basic right":
+            return {**self.basic_right, **version}
+        return {**self.api.auth(f"xapi-{role.split()[0]}", right if role == "right scope" else wrong), **version}
+
+    def state(self, fresh: bool = False) -> str:
+        doc = uuid.uuid4().hex if fresh else "matrix"
+        return f"?activityId={self.activity}&agent={self.agent}&stateId={doc}"
+
+    def activity_profile(self, fresh: bool = False) -> str:
+        return f"?activityId={self.activity}&profileId={uuid.uuid4().hex if fresh else 'matrix'}"
+
+    def agent_profile(self, fresh: bool = False) -> str:
+        return f"?agent={self.agent}&profileId={uuid.uuid4().hex if fresh else 'matrix'}"
+
+
+def _basic(key: str, secret: str) -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
+
+
+@pytest.fixture(scope="module")
+async def xapi_world(stack) -> AsyncIterator[XapiWorld]:
+    from urllib.parse import quote
+
+    api = Api(stack)
+    admin = api.auth("lrs-admin", "lrs:admin")
+    creds = []
+    for scopes in (["statements/read/mine"], ["all"], ["state"]):
+        r = await api.learn.post("/v1/lrs/credentials", json={"name": "matrix", "scopes": scopes}, headers=admin)
+        assert r.status_code == 201, r.text
+        creds.append(r.json())
+    u = uuid.uuid4().hex[:8]
+    w = XapiWorld(
+        api,
+        quote(f"http://example.com/matrix/{u}", safe=""),
+        quote(f'{{"mbox": "mailto:matrix-{u}@example.com"}}', safe=""),
+        _basic(creds[0]["key"], creds[0]["secret"]),
+        _basic(creds[1]["key"], creds[1]["secret"]),
+        creds[2]["key"],
+    )
+    for path in (
+        f"/xapi/activities/state{w.state()}",
+        f"/xapi/activities/profile{w.activity_profile()}",
+        f"/xapi/agents/profile{w.agent_profile()}",
+    ):  # the documents the GET and HEAD rows read
+        r = await api.learn.put(path, json={"a": 0}, headers={**w.basic_right, "X-Experience-API-Version": "2.0.0"})
+        assert r.status_code == 204, r.text
+    yield w
+    await api.close()
+
+
+def xexpect(ok: int, basic: bool = True) -> dict[str, int]:
+    """anonymous 401, wrong scope 403, lacking credential 403 (401 where Basic is not taken), right ``ok``."""
+    return dict(zip(XAPI_ROLES, (401, 403, 403 if basic else 401, ok if basic else 401, ok), strict=True))
+
+
+READ, WRITE, ADMIN = ("xapi:read", "directory:write"), ("xapi:write", "xapi:read"), ("lrs:admin", "xapi:write")
+# (method, route, expected, (right scope, wrong scope), request: world → (path with query, body))
+XAPI_MATRIX: list[tuple[str, str, dict[str, int], tuple[str, str], Any]] = [
+    *[
+        row
+        for path, where in (
+            ("/xapi/activities/state", XapiWorld.state),
+            ("/xapi/activities/profile", XapiWorld.activity_profile),
+            ("/xapi/agents/profile", XapiWorld.agent_profile),
+        )
+        for row in (
+            ("GET", path, xexpect(200), READ, lambda w, p=path, q=where: (p + q(w), None)),
+            ("HEAD", path, xexpect(200), READ, lambda w, p=path, q=where: (p + q(w), None)),
+            ("PUT", path, xexpect(204), WRITE, lambda w, p=path, q=where: (p + q(w, True), {"a": 1})),
+            ("POST", path, xexpect(204), WRITE, lambda w, p=path, q=where: (p + q(w), {"a": 1})),
+            ("DELETE", path, xexpect(204), WRITE, lambda w, p=path, q=where: (p + q(w, True), None)),
+        )
+    ],
+    *[
+        (method, route, expected, READ, request_for)
+        for method in ("GET", "HEAD")
+        for route, expected, request_for in (
+            ("/xapi/activities", xexpect(200), lambda w: (f"/xapi/activities?activityId={w.activity}", None)),
+            ("/xapi/agents", xexpect(200), lambda w: (f"/xapi/agents?agent={w.agent}", None)),
+            ("/xapi/about", dict.fromkeys(XAPI_ROLES, 200), lambda w: ("/xapi/about", None)),
+        )
+    ],
+    (
+        "POST",
+        "/v1/lrs/credentials",
+        xexpect(201, basic=False),
+        ADMIN,
+        lambda w: ("/v1/lrs/credentials", {"name": "matrix", "scopes": ["state"]}),
+    ),
+    ("GET", "/v1/lrs/credentials", xexpect(200, basic=False), ADMIN, lambda w: ("/v1/lrs/credentials", None)),
+    (
+        "DELETE",
+        "/v1/lrs/credentials/{key}",
+        xexpect(204, basic=False),
+        ADMIN,
+        lambda w: (f"/v1/lrs/credentials/{w.doomed}", None),
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "route", "expected", "scopes", "request_for"), XAPI_MATRIX, ids=lambda v: None)
+async def test_who_may_call_what_on_the_lrs(xapi_world: XapiWorld, method, route, expected, scopes, request_for):
+    got = {}
+    for role in XAPI_ROLES:
+        path, body = request_for(xapi_world)
+        got[role] = await _call(xapi_world.api.learn, method, path, body, xapi_world.headers(role, *scopes))
+    assert got == expected, f"{method} {route}"

@@ -103,6 +103,23 @@ async def test_a_killed_service_is_restarted_nothing_is_lost_and_sigterm_stops_e
         def auth(user: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {issue_token(secret, user, ())}"}
 
+        # the banner's LRS demo credential works as printed
+        printed = [line.strip() for line in launcher.output.splitlines() if "export LRS_AUTH=" in line]
+        assert len(printed) == 1, launcher.output[-3000:]
+        lrs_auth = printed[0].split("=", 1)[1].strip("'")
+        assert f"{learn_url}/xapi/statements" in launcher.output
+        async with httpx.AsyncClient(timeout=10) as http:
+            r = await http.post(
+                f"{learn_url}/xapi/statements",
+                json={
+                    "actor": {"mbox": "mailto:bob@example.com"},
+                    "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+                    "object": {"id": "http://example.com/activities/launcher"},
+                },
+                headers={"Authorization": lrs_auth, "X-Experience-API-Version": "1.0.3"},
+            )
+            assert r.status_code == 200, r.text
+
         killed = _service_pid(launcher, "share")
         os.kill(killed, signal.SIGKILL)
         await asyncio.to_thread(launcher.wait_for, "share service (pid", 10)

@@ -22,8 +22,10 @@ from learnloop_shared.jobs import Job
 from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
-from .api import checks, dashboard, learning, progress, questions, reminders, reports, state, web
+from .api import checks, dashboard, learning, lrs_credentials, progress, questions, reminders, reports, state, web
 from .api.lrs_forwarding import router as lrs_forwarding_router
+from .api.xapi import about as xapi_about
+from .api.xapi import documents as xapi_documents
 from .api.xapi import statements as xapi_statements
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
@@ -99,6 +101,10 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
         web.router,
         xapi_statements.router,
         lrs_forwarding_router,
+        xapi_documents.router,
+        xapi_about.router,
+        xapi_about.about_router,
+        lrs_credentials.router,
     ],
     build_deps=build_deps,
     consumers=consumers,

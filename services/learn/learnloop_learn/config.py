@@ -39,6 +39,16 @@ class LearnSettings(ServiceSettings):
         description="homePage of the xAPI account of Learnloop users (actor {account: {homePage, name: user id}}); "
         "default: LEARNLOOP_LEARN_PUBLIC_URL",
     )
+    xapi_document_max_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        le=10_000_000,
+        description="Largest xAPI document (State, Activity Profile, Agent Profile) the LRS stores; larger is 413 "
+        "(keep it under LEARNLOOP_HTTP_MAX_BODY_BYTES)",
+    )
+    lrs_max_credentials: int = Field(
+        1_000, ge=1, le=100_000, description="How many LRS credentials may exist; creating one more is 409"
+    )
 
     def xapi_home_page(self) -> str:
         return (self.xapi_account_home_page or self.learn_public_url).rstrip("/")

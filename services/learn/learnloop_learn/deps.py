@@ -29,7 +29,9 @@ from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
 from .storage.xapi.credentials import CredentialStore
+from .storage.xapi.documents import DocumentStore
 from .storage.xapi.forwarding import ForwardingStore
+from .storage.xapi.lookups import LrsLookups
 from .storage.xapi.loop import LoopStore
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
@@ -41,6 +43,8 @@ from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
 from .usecases.reports import Reports
+from .usecases.xapi.credentials import LrsCredentials
+from .usecases.xapi.documents import Activities, Documents
 from .usecases.xapi.forwarding import Forwarding, ForwardSettings
 from .usecases.xapi.intake import StatementIntake
 from .usecases.xapi.loop_in import LoopIn, LoopInSettings
@@ -61,6 +65,9 @@ class XapiDeps:
     loop_in_sweep: LoopInSweep  # the loop in's job: what a request stored but did not take in
     forwarding: ForwardingStore
     forwarder: ForwardingJob | None  # None unless LEARNLOOP_XAPI_FORWARD_URL is set
+    documents: Documents
+    activities: Activities
+    lrs_credentials: LrsCredentials
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,10 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     statements = StatementStore(rt.db)
     await statements.ensure_indexes()
     intake = StatementIntake(statements)
+    credentials = CredentialStore(rt.db)
+    documents = DocumentStore(rt.db)
+    await documents.ensure_indexes()
+    lookups = LrsLookups(rt.db)
     public_url = settings.learn_public_url.rstrip("/")
     loop_store = LoopStore(rt.db)
     await loop_store.ensure_indexes()
@@ -130,7 +141,7 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     intake.after_store.append(loop_in.after_store)
     xapi = XapiDeps(
         statements=statements,
-        credentials=CredentialStore(rt.db),
+        credentials=credentials,
         intake=intake,
         public_url=public_url,
         home_page=settings.xapi_home_page(),
@@ -139,7 +150,11 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         loop_in_sweep=LoopInSweep(loop_in),
         forwarding=await forwarding_store(rt),
         forwarder=forwarder(rt),
+        documents=Documents(documents, settings.xapi_document_max_bytes),
+        activities=Activities(documents, lookups, f"{public_url}/xapi/credentials"),
+        lrs_credentials=LrsCredentials(credentials, lookups, settings.lrs_max_credentials),
     )
+    xapi.intake.after_store.append(xapi.activities.after_store)
     if xapi.forwarder is not None:
         xapi.intake.before_store.append(mark_pending)
     return LearnDeps(
