@@ -716,6 +716,8 @@ def _relevant_types(value: object, path: str) -> None:
 
 def _context_activities(value: object, path: str) -> None:
     ca = _object(value, path)
+    if not ca:
+        raise _fail(path, "needs at least one of parent, grouping, category, other")
     _check_keys(ca, _CONTEXT_ACTIVITIES_KEYS, path)
     for key, entry in ca.items():
         kpath = f"{path}.{key}"
