@@ -959,6 +959,20 @@ CASES: list[tuple[str, tuple[str, ...], str, dict[str, Any], str | None]] = [
         "contextActivities.grouping.id: must be an absolute IRI",
     ),
     (
+        "contextActivities empty",
+        BOTH,
+        "full",
+        {"context.contextActivities": {}},
+        "contextActivities: needs at least one",
+    ),
+    (
+        "substatement contextActivities empty",
+        BOTH,
+        "sub",
+        {"object.context.contextActivities": {}},
+        "object.context.contextActivities",
+    ),
+    (
         "contextActivities null",
         BOTH,
         "full",
