@@ -18,6 +18,7 @@ from learnloop_shared.kafka.consumers import ConsumerSpec
 from learnloop_shared.runtime import Runtime, ServiceDefinition
 
 from .api import checks, dashboard, learning, progress, questions, reminders, reports, state, web
+from .api.xapi import statements as xapi_statements
 from .config import LearnSettings
 from .deps import LearnDeps, build_deps
 
@@ -71,6 +72,7 @@ SERVICE = ServiceDefinition[LearnSettings, LearnDeps](
         reports.router,
         dashboard.router,
         web.router,
+        xapi_statements.router,
     ],
     build_deps=build_deps,
     consumers=consumers,

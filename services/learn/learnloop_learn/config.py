@@ -23,3 +23,15 @@ class LearnSettings(ServiceSettings):
     manual_reminder_interval_s: float = Field(
         3600.0, gt=0, description="`POST /v1/shares/{id}/reminders` at most once per this many seconds per share"
     )
+    learn_public_url: str = Field(
+        "http://127.0.0.1:8002",
+        description="learn's URL as clients reach it: xAPI activity ids of shares (<url>/xapi/activities/shares/<id>)",
+    )
+    xapi_account_home_page: str | None = Field(
+        None,
+        description="homePage of the xAPI account of Learnloop users (actor {account: {homePage, name: user id}}); "
+        "default: LEARNLOOP_LEARN_PUBLIC_URL",
+    )
+
+    def xapi_home_page(self) -> str:
+        return (self.xapi_account_home_page or self.learn_public_url).rstrip("/")

@@ -23,6 +23,8 @@ from .storage.migrations import adopt_completed_progress, adopt_legacy_recipient
 from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
+from .storage.xapi.credentials import CredentialStore
+from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
 from .usecases.answering import Answering
 from .usecases.checking import Checking
@@ -32,6 +34,18 @@ from .usecases.following import FollowShares
 from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
 from .usecases.reports import Reports
+from .usecases.xapi.intake import StatementIntake
+
+
+@dataclass(frozen=True)
+class XapiDeps:
+    """The LRS: statements, credentials, intake; ``public_url`` and ``home_page`` without a trailing slash."""
+
+    statements: StatementStore
+    credentials: CredentialStore
+    intake: StatementIntake
+    public_url: str
+    home_page: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class LearnDeps:
     reports: Reports
     dashboard: AuthorDashboard
     changes: ShareChanges
+    xapi: XapiDeps
 
 
 async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
@@ -78,6 +93,15 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     )
     checks = CheckStore(rt.db)
     acknowledging = Acknowledging(store, checks, rt.outbox, settings.topics.acknowledgements, rt.source)
+    statements = StatementStore(rt.db)
+    await statements.ensure_indexes()
+    xapi = XapiDeps(
+        statements=statements,
+        credentials=CredentialStore(rt.db),
+        intake=StatementIntake(statements),
+        public_url=settings.learn_public_url.rstrip("/"),
+        home_page=settings.xapi_home_page(),
+    )
     return LearnDeps(
         store=store,
         acknowledging=acknowledging,
@@ -96,6 +120,7 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         reports=Reports(store, directory),
         dashboard=AuthorDashboard(store, author_shares),
         changes=ShareChanges(rt.db),
+        xapi=xapi,
     )
 
 

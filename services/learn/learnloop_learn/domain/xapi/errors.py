@@ -1,3 +1,8 @@
+"""Errors of the xAPI resources: each carries the HTTP status the LRS answers with."""
+
+from __future__ import annotations
+
+
 class XapiError(Exception):
     """An xAPI request the LRS refuses; ``status`` is the HTTP status, ``str(self)`` says why."""
 

@@ -3,8 +3,8 @@
 Every ``validate_*`` function either returns (the value it checked) or raises
 :class:`~learnloop_learn.domain.xapi.errors.InvalidStatement` whose text starts with the JSON path of the
 first offending value, e.g. ``actor.mbox: must be a mailto: IRI with an email address``. Nothing is
-changed in place: the LRS stores what it was given, except for :func:`normalise`, which only turns
-single ``contextActivities`` objects into arrays (and returns a new statement for that).
+changed: the LRS stores what it was given, except for :func:`normalise`, which only turns single
+``contextActivities`` objects into arrays (in place).
 
 Invariants a caller may rely on after :func:`validate_statement` returned:
 
@@ -22,7 +22,6 @@ beyond the path strings of the values it descends into.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any, Final
 
 from learnloop_learn.domain.xapi.errors import InvalidStatement
@@ -860,27 +859,25 @@ def validate_statements(statements: object, version: str) -> list[dict[str, Any]
     return statements
 
 
-def normalise(statement: Mapping[str, Any]) -> dict[str, Any]:
-    """The statement as the LRS stores it: every single-object ``contextActivities`` entry (in the
-    statement's context and in a SubStatement object's context) becomes a one-item array. Nothing else
-    changes; the input is not modified (changed containers are copied, the rest is shared)."""
-    out = dict(statement)
-    context = out.get("context")
+def normalise(statement: dict[str, Any]) -> dict[str, Any]:
+    """Bring a valid statement to the form the LRS stores, in place, and return it: every single-object
+    ``contextActivities`` entry (in the statement's context and in a SubStatement object's context)
+    becomes a one-item array. Nothing else changes. (In place because the intake completes the same dict
+    right after; copying would only cost time on the hot path.)"""
+    context = statement.get("context")
     if type(context) is dict:
-        out["context"] = _normalise_context(context)
-    obj = out.get("object")
+        _normalise_context(context)
+    obj = statement.get("object")
     if type(obj) is dict and obj.get("objectType") == "SubStatement":
         sub_context = obj.get("context")
         if type(sub_context) is dict:
-            new_context = _normalise_context(sub_context)
-            if new_context is not sub_context:
-                out["object"] = {**obj, "context": new_context}
-    return out
+            _normalise_context(sub_context)
+    return statement
 
 
-def _normalise_context(context: dict[str, Any]) -> dict[str, Any]:
+def _normalise_context(context: dict[str, Any]) -> None:
     ca = context.get("contextActivities")
-    if type(ca) is not dict or not any(type(v) is dict for v in ca.values()):
-        return context
-    fixed = {k: [v] if type(v) is dict else v for k, v in ca.items()}
-    return {**context, "contextActivities": fixed}
+    if type(ca) is dict:
+        for key, value in ca.items():
+            if type(value) is dict:
+                ca[key] = [value]

@@ -1,0 +1,1 @@
+"""xAPI (Experience API) resources under ``/xapi/``: learn is a Learning Record Store."""

@@ -1,0 +1,105 @@
+"""Statements as the LRS stores them: the properties it sets, and the fields every filter is indexed by.
+
+A stored statement document (collection ``xapi_statements``, ``_id`` = the statement id)::
+
+    {_id, statement, stored, verb, actor, agents, related_agents, activity, related_activities,
+     registration, voided, voids, authority_key, attachments}
+
+- ``statement``: the statement as stored (``id``, ``stored``, ``timestamp``, ``authority``, ``version`` set).
+- ``agents``: IFI keys of the actor and of an Agent/Group object (the ``agent`` filter);
+  ``related_agents``: every Agent and Group anywhere in it (``related_agents=true``).
+- ``activity``: the object's Activity id; ``related_activities``: it and every context Activity, SubStatement included.
+- ``voided``: a later voiding statement voids it; ``voids``: the id this (voiding) statement voids.
+- ``attachments``: the SHA-2 of each attachment (their content is stored apart, by hash).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .agents import agent_keys, ifi_key
+from .validation import normalise
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+def iso(at: datetime) -> str:
+    """Timestamps as the LRS writes them: UTC, milliseconds, ``Z``."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def prepare(statement: dict[str, Any], *, authority: dict[str, Any], stored: datetime, version: str) -> dict[str, Any]:
+    """Set what the LRS sets on a valid statement: ``id`` if absent, ``stored``, ``timestamp`` (= stored when
+    absent), ``authority`` (the caller's, replacing any sent) and ``version``. Returns the same dict."""
+    normalise(statement)
+    statement.setdefault("id", str(uuid.uuid4()))
+    statement["id"] = str(statement["id"]).lower()
+    statement["stored"] = iso(stored)
+    statement.setdefault("timestamp", statement["stored"])
+    statement["authority"] = authority
+    statement.setdefault("version", "1.0.0" if version.startswith("1.") else version)
+    return statement
+
+
+def _object_agents(obj: Mapping[str, Any]) -> Iterator[str]:
+    if obj.get("objectType") in ("Agent", "Group"):
+        yield from agent_keys(obj)
+
+
+def _all_agents(s: Mapping[str, Any]) -> Iterator[str]:
+    yield from agent_keys(s.get("actor", {}))
+    obj = s.get("object", {})
+    yield from _object_agents(obj)
+    if obj.get("objectType") == "SubStatement":
+        yield from _all_agents(obj)
+    ctx = s.get("context") or {}
+    for k in ("instructor", "team"):
+        if isinstance(ctx.get(k), Mapping):
+            yield from agent_keys(ctx[k])
+    for k in ("contextAgents", "contextGroups"):
+        for item in ctx.get(k) or ():
+            who = item.get("agent") or item.get("group") if isinstance(item, Mapping) else None
+            if isinstance(who, Mapping):
+                yield from agent_keys(who)
+    if isinstance(s.get("authority"), Mapping):
+        yield from agent_keys(s["authority"])
+
+
+def _all_activities(s: Mapping[str, Any]) -> Iterator[str]:
+    obj = s.get("object", {})
+    if obj.get("objectType", "Activity") == "Activity" and "id" in obj:
+        yield obj["id"]
+    if obj.get("objectType") == "SubStatement":
+        yield from _all_activities(obj)
+    ctx_acts = (s.get("context") or {}).get("contextActivities") or {}
+    for acts in ctx_acts.values():
+        for a in acts if isinstance(acts, list) else [acts]:
+            if isinstance(a, Mapping) and "id" in a:
+                yield a["id"]
+
+
+def stored_document(statement: dict[str, Any], stored: datetime) -> dict[str, Any]:
+    """The document that holds a prepared statement (module docstring)."""
+    obj = statement["object"]
+    actor_keys = list(agent_keys(statement["actor"]))
+    actor_keys.extend(_object_agents(obj))
+    verb = statement["verb"]["id"]
+    authority = statement.get("authority")
+    return {
+        "_id": statement["id"],
+        "statement": statement,
+        "stored": stored,
+        "verb": verb,
+        "agents": sorted(set(actor_keys)),
+        "related_agents": sorted(set(_all_agents(statement))),
+        "activity": obj["id"] if obj.get("objectType", "Activity") == "Activity" else None,
+        "related_activities": sorted(set(_all_activities(statement))),
+        "registration": (statement.get("context") or {}).get("registration"),
+        "voided": False,
+        "voids": obj["id"] if verb == VOIDED and obj.get("objectType") == "StatementRef" else None,
+        "authority_key": ifi_key(authority) if isinstance(authority, Mapping) else None,
+        "attachments": [a.get("sha2") for a in statement.get("attachments") or ()],
+    }
