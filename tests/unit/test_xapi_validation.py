@@ -1474,6 +1474,18 @@ def test_validate_timestamp(value: str, rfc3339: bool, ok: bool) -> None:
         ("x-whatever", True),
         ("qaa-Qaaa-QM-x-southern", True),
         ("en-GB-oed", True),
+        ("de", True),
+        ("cmn", True),
+        ("ase", True),
+        ("zh-Hans-CN", True),
+        ("sr-Cyrl", True),
+        ("es-MX", True),
+        ("fr-CA", True),
+        ("ja", True),
+        ("en-a-bbb-x-a-ccc", True),  # a singleton may repeat inside private use
+        ("zh-z-aaa-z-bbb-c-ccc", False),  # the same extension singleton twice
+        ("sl-rozaj-rozaj", False),  # the same variant twice
+        ("something", False),
         ("a12345", False),
         ("e", False),
         ("en-", False),

@@ -156,6 +156,11 @@ _GRANDFATHERED: Final = (
     "|sgn-BE-FR|sgn-BE-NL|sgn-CH-DE|art-lojban|cel-gaulish|no-bok|no-nyn|zh-guoyu|zh-hakka|zh-min|zh-min-nan|zh-xiang"
 )
 _LANGUAGE_TAG_RE: Final = re.compile(rf"{_LANGTAG}|x(?:-[a-z0-9]{{1,8}})+|{_GRANDFATHERED}", re.IGNORECASE)
+_MAX_TAG_CHARS: Final = 256
+# Tags found valid so far: a statement stream repeats a handful of tags ("en-US"), and a set lookup is
+# cheaper than the expression. Bounded: cleared when full, so hostile input cannot grow it.
+_KNOWN_TAGS: set[str] = set()
+_KNOWN_TAGS_MAX: Final = 4096
 
 # ISO 8601:2004(E) 4.4.3.2 durations: PnYnMnDTnHnMnS (each part optional, at least one, a decimal fraction
 # allowed) or PnW. The alternative format (P0003-01-29T04:35:59) is not allowed.
@@ -335,11 +340,38 @@ def validate_duration(value: object, what: str) -> str:
     return value
 
 
+def _is_language_tag(tag: str) -> bool:
+    """RFC 5646 ``Language-Tag``: the ABNF (section 2.1) plus section 2.2.5/2.2.6's rules that a variant
+    and an extension singleton appear at most once."""
+    if tag in _KNOWN_TAGS:
+        return True
+    if len(tag) > _MAX_TAG_CHARS or _LANGUAGE_TAG_RE.fullmatch(tag) is None:
+        return False
+    subtags = tag.lower().split("-")
+    singletons: set[str] = set()
+    variants: set[str] = set()
+    for sub in subtags[1:]:
+        if sub == "x":
+            break  # private use: anything goes
+        if len(sub) == 1:
+            if sub in singletons:
+                return False
+            singletons.add(sub)
+        elif not singletons and (len(sub) >= 5 or (len(sub) == 4 and sub[0].isdigit())):
+            if sub in variants:
+                return False
+            variants.add(sub)
+    if len(_KNOWN_TAGS) >= _KNOWN_TAGS_MAX:
+        _KNOWN_TAGS.clear()
+    _KNOWN_TAGS.add(tag)
+    return True
+
+
 def validate_language_tag(value: object, what: str) -> str:
     """An RFC 5646 language tag (``en``, ``en-US``, ``zh-Hant-TW``, ``x-private``...)."""
     if type(value) is not str:
         raise _type_fail(what, "an RFC 5646 language tag", value)
-    if len(value) > 256 or _LANGUAGE_TAG_RE.fullmatch(value) is None:
+    if not _is_language_tag(value):
         raise _fail(what, f"must be an RFC 5646 language tag, not {value[:100]!r}")
     return value
 
@@ -352,7 +384,7 @@ def validate_language_map(value: object, what: str) -> dict[str, Any]:
     if len(obj) > MAX_MAP_ENTRIES:
         raise _fail(what, f"holds {len(obj)} entries, at most {MAX_MAP_ENTRIES} are accepted")
     for tag, text in obj.items():
-        if _LANGUAGE_TAG_RE.fullmatch(tag) is None or len(tag) > 256:
+        if not _is_language_tag(tag):
             raise _fail(what, f"{tag[:100]!r} is not an RFC 5646 language tag")
         if type(text) is not str:
             raise _type_fail(f"{what}.{tag}", "a string", text)
