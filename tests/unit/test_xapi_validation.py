@@ -285,6 +285,27 @@ CASES: list[tuple[str, tuple[str, ...], str, dict[str, Any], str | None]] = [
         None,
     ),
     ("attachment sha512", BOTH, "full", {"attachments[0].sha2": "ab" * 64}, None),
+    (
+        "attachment signature content type",
+        BOTH,
+        "full",
+        {"attachments[0].contentType": "application/octet-stream"},
+        None,
+    ),
+    (
+        "attachment contentType with spaces",
+        BOTH,
+        "full",
+        {"attachments[0].contentType": "should fail"},
+        "Internet Media Type",
+    ),
+    (
+        "attachment contentType without subtype",
+        BOTH,
+        "full",
+        {"attachments[0].contentType": "text/"},
+        "Internet Media Type",
+    ),
     ("attachment length 0", BOTH, "full", {"attachments[0].length": 0}, None),
     ("no attachments", BOTH, "full", {"attachments": []}, None),
     (

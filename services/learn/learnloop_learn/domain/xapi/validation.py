@@ -139,6 +139,8 @@ _MAILTO_RE: Final = re.compile(r'mailto:[^@\s<>"]+@[^@\s<>"]+')
 _SHA1_RE: Final = re.compile(r"[0-9a-fA-F]{40}")
 _SHA2_RE: Final = re.compile(r"[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128}")
 _UUID_RE: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# RFC 6838 / 9110 media type: type "/" subtype, then optional parameters.
+_MEDIA_TYPE_RE: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]*(?:;.*)?", re.DOTALL)
 _VERSION_103_RE: Final = re.compile(r"1\.0(?:\.[0-9]+)?")
 _VERSION_200_RE: Final = re.compile(r"(?:1\.0|2\.0)(?:\.[0-9]+)?")
 
@@ -782,7 +784,7 @@ def _attachments(value: object, path: str) -> None:
         if "description" in a:
             validate_language_map(a["description"], f"{ipath}.description")
         content_type = _string(a["contentType"], f"{ipath}.contentType")
-        if "/" not in content_type:
+        if _MEDIA_TYPE_RE.fullmatch(content_type) is None:
             reason = f"must be an Internet Media Type such as text/plain, not {content_type[:100]!r}"
             raise _fail(f"{ipath}.contentType", reason)
         length = a["length"]
