@@ -1484,6 +1484,30 @@ def test_validate_timestamp(value: str, rfc3339: bool, ok: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "utc"),
+    [
+        ("2023-05-04T12:00:00-05:00", "2023-05-04T17:00:00Z"),
+        ("2023-05-04T12:00:00.123456789-05:00", "2023-05-04T17:00:00.123456789Z"),
+        ("2023-05-04 23:30:00.5+01:30", "2023-05-04T22:00:00.5Z"),
+        ("2023-12-31T23:00:00-0200", "2024-01-01T01:00:00Z"),
+        ("2023-05-04T12:00:00.120Z", "2023-05-04T12:00:00.120Z"),
+        ("2023-05-04t12:00:00z", "2023-05-04T12:00:00Z"),
+        ("2023-05-04T12:00", "2023-05-04T12:00:00Z"),  # no offset: UTC
+        ("20230504T120000+05", "2023-05-04T07:00:00Z"),
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"),
+        ("0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00+01:00"),  # before year 1 in UTC: kept
+    ],
+)
+def test_utc_timestamp(value: str, utc: str) -> None:
+    assert v.utc_timestamp(value) == utc
+
+
+def test_utc_timestamp_of_an_invalid_value_is_refused() -> None:
+    with pytest.raises(InvalidStatement, match=r"^timestamp: "):
+        v.utc_timestamp("yesterday")
+
+
+@pytest.mark.parametrize(
     ("tag", "ok"),
     [
         ("en", True),

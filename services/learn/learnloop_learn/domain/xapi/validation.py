@@ -22,6 +22,7 @@ beyond the path strings of the values it descends into.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Final
 
 from learnloop_learn.domain.xapi.errors import InvalidStatement
@@ -176,13 +177,13 @@ _DURATION_RE: Final = re.compile(
 # allows. RFC 3339 (xAPI 2.0.0): extended only, seconds and an offset required.
 _TZ: Final = r"(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)"
 _ISO_EXTENDED_RE: Final = re.compile(
-    rf"([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})[Tt ]([0-9]{{2}}):([0-9]{{2}})(?::([0-9]{{2}})(?:[.,][0-9]+)?)?{_TZ}?"
+    rf"([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})[Tt ]([0-9]{{2}}):([0-9]{{2}})(?::([0-9]{{2}})(?:[.,]([0-9]+))?)?{_TZ}?"
 )
 _ISO_BASIC_RE: Final = re.compile(
-    rf"([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T([0-9]{{2}})([0-9]{{2}})(?:([0-9]{{2}})(?:[.,][0-9]+)?)?{_TZ}?"
+    rf"([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T([0-9]{{2}})([0-9]{{2}})(?:([0-9]{{2}})(?:[.,]([0-9]+))?)?{_TZ}?"
 )
 _RFC3339_RE: Final = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(Z|z|[+-][0-9]{2}:[0-9]{2})"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(Z|z|[+-][0-9]{2}:[0-9]{2})"
 )
 _DAYS_IN_MONTH: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -305,6 +306,14 @@ def validate_timestamp(value: object, what: str, *, rfc3339: bool = False) -> st
     """
     if type(value) is not str:
         raise _type_fail(what, "an ISO 8601 timestamp string", value)
+    _timestamp_parts(value, what, rfc3339)
+    return value
+
+
+def _timestamp_parts(value: str, what: str, rfc3339: bool) -> tuple[str | None, ...]:
+    """The groups (year, month, day, hour, minute, second, fraction, offset) of a valid timestamp."""
+    if type(value) is not str:
+        raise _type_fail(what, "an ISO 8601 timestamp string", value)
     if rfc3339:
         m = _RFC3339_RE.fullmatch(value)
     elif len(value) > 4 and value[4] == "-":
@@ -314,7 +323,7 @@ def validate_timestamp(value: object, what: str, *, rfc3339: bool = False) -> st
     if m is None:
         form = "an RFC 3339 date-time with an offset" if rfc3339 else "an ISO 8601 date and time"
         raise _fail(what, f"must be {form} (e.g. 2015-01-31T12:30:00.000Z), not {value[:100]!r}")
-    year, month, day, hour, minute, second, tz = m.groups()
+    year, month, day, hour, minute, second, _fraction, tz = m.groups()
     mo, d = int(month), int(day)
     if not 1 <= mo <= 12 or not 1 <= d <= _DAYS_IN_MONTH[mo] or (mo == 2 and d == 29 and not _leap(int(year))):
         raise _fail(what, f"names no calendar date: {value[:100]!r}")
@@ -326,7 +335,30 @@ def validate_timestamp(value: object, what: str, *, rfc3339: bool = False) -> st
         digits = tz[1:].replace(":", "")
         if int(digits[:2]) > 23 or (len(digits) == 4 and int(digits[2:]) > 59):
             raise _fail(what, f"has no valid offset: {value[:100]!r}")
-    return value
+    return m.groups()
+
+
+def utc_timestamp(value: str) -> str:
+    """A timestamp :func:`validate_timestamp` accepted, as UTC in the RFC 3339 form the LRS returns
+    (``2023-05-04T17:00:00.123Z``): xAPI 2.0.0 has the LRS convert timestamps to UTC rather than reject
+    other offsets. A missing offset means UTC; the fraction of a second is kept digit for digit; a leap
+    second (``:60``) becomes ``:59``."""
+    year, month, day, hour, minute, second, fraction, tz = _timestamp_parts(value, "timestamp", False)
+    try:
+        at = datetime(int(year or 0), int(month or 0), int(day or 0), int(hour or 0), int(minute or 0))
+        at = at.replace(second=min(int(second or 0), 59), tzinfo=_offset(tz)).astimezone(UTC)
+    except (ValueError, OverflowError):  # year 0000, or an offset that crosses year 1 / 9999: keep as sent
+        return value
+    text = at.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{fraction}Z" if fraction else f"{text}Z"
+
+
+def _offset(tz: str | None) -> tzinfo:
+    if tz is None or tz in ("Z", "z"):
+        return UTC
+    digits = tz[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + (int(digits[2:]) if len(digits) == 4 else 0)
+    return timezone(timedelta(minutes=-minutes if tz[0] == "-" else minutes))
 
 
 def _leap(year: int) -> bool:
