@@ -857,6 +857,13 @@ CASES: list[tuple[str, tuple[str, ...], str, dict[str, Any], str | None]] = [
     ("score min above max", BOTH, "full", {"result.score": {"min": 10, "max": 5}}, "must be less than max"),
     ("score raw null", BOTH, "full", {"result.score.raw": None}, "result.score.raw: must be a number, not null"),
     ("score unknown property", BOTH, "full", {"result.score.percent": 95}, "result.score.percent: is not a property"),
+    (
+        "score raw beyond a double",
+        BOTH,
+        "full",
+        {"result.score": {"raw": 10**400}},
+        "result.score.raw: is out of range",
+    ),
     ("score not object", BOTH, "full", {"result.score": 95}, "result.score: must be an object"),
     ("success string", BOTH, "full", {"result.success": "true"}, "result.success: must be true or false"),
     ("completion number", BOTH, "full", {"result.completion": 1}, "result.completion: must be true or false"),

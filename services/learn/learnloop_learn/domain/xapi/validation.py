@@ -267,9 +267,13 @@ def _number(value: object, path: str) -> float:
     # bool is an int in Python but never a JSON number.
     if type(value) is bool or not isinstance(value, int | float):
         raise _type_fail(path, "a number", value)
-    if value != value or value in (float("inf"), float("-inf")):
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer beyond a double's range
+        raise _fail(path, "is out of range") from None
+    if number != number or number in (float("inf"), float("-inf")):
         raise _fail(path, "must be a finite number")
-    return float(value)
+    return number
 
 
 def _expect_object_type(obj: dict[str, Any], expected: str, path: str) -> None:
@@ -418,8 +422,8 @@ def validate_language_map(value: object, what: str) -> dict[str, Any]:
     if len(obj) > MAX_MAP_ENTRIES:
         raise _fail(what, f"holds {len(obj)} entries, at most {MAX_MAP_ENTRIES} are accepted")
     for tag, text in obj.items():
-        if not _is_language_tag(tag):
-            raise _fail(what, f"{tag[:100]!r} is not an RFC 5646 language tag")
+        if type(tag) is not str or not _is_language_tag(tag):
+            raise _fail(what, f"{str(tag)[:100]!r} is not an RFC 5646 language tag")
         if type(text) is not str:
             raise _type_fail(f"{what}.{tag}", "a string", text)
         if len(text) > MAX_STRING_CHARS:
@@ -434,8 +438,8 @@ def validate_extensions(value: object, what: str) -> dict[str, Any]:
     if len(obj) > MAX_MAP_ENTRIES:
         raise _fail(what, f"holds {len(obj)} entries, at most {MAX_MAP_ENTRIES} are accepted")
     for key, ext in obj.items():
-        if _IRI_RE.fullmatch(key) is None or len(key) > MAX_STRING_CHARS:
-            raise _fail(what, f"the key {key[:200]!r} is not an absolute IRI")
+        if type(key) is not str or _IRI_RE.fullmatch(key) is None or len(key) > MAX_STRING_CHARS:
+            raise _fail(what, f"the key {str(key)[:200]!r} is not an absolute IRI")
         if type(ext) is dict or type(ext) is list:
             _check_depth(ext, f"{what}.{key}")
     return obj
