@@ -10,7 +10,7 @@ help:
 	@echo "make run    - install into .venv, then start broker, database and all services (learnloop run)"
 	@echo "make test   - install, lint, and run the whole test suite against real servers"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - fan-out, acknowledgement, reminder and report benchmarks against the local stack (BENCH_ARGS="--only reports")"
+	@echo "make bench  - fan-out, acknowledgement, reminder, report and xAPI ingestion benchmarks against the local stack (BENCH_ARGS="--only reports")"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

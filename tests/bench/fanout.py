@@ -6,8 +6,9 @@ peak RSS of each service process; in the same run it measures the baselines unde
 produce and consume of as many same-size messages on the same broker, raw ``insert_many`` of as many
 documents into the same database) and prints each stage's rate as a ratio to its baseline.
 Then, on the same stack, the acknowledgement run (see :mod:`.acks`), the reminder run (see
-:mod:`.reminders`) and the report run (see :mod:`.reports`). ``--only fanout``, ``--only acks``,
-``--only reminders`` or ``--only reports`` runs one part.
+:mod:`.reminders`), the report run (see :mod:`.reports`) and the xAPI statement ingestion run (see
+:mod:`.xapi`). ``--only fanout``, ``--only acks``, ``--only reminders``, ``--only reports`` or
+``--only xapi`` runs one part.
 Results go to ``var/bench/latest.json``.
 """
 
@@ -38,6 +39,7 @@ from .acks import AckRun, ack_run, ack_table
 from .common import BATCH, CpuMeter, RssSampler, cpu_seconds, out, process_ids, seed_users, wait_counted
 from .reminders import ReminderRun, reminder_run, reminder_table
 from .reports import ReportRun, report_run, report_table
+from .xapi import XapiRun, xapi_run, xapi_table
 
 log = logging.getLogger("bench")
 # A consumer stage's rate is N / (last - first stored). It needs enough batches to mean anything: the
@@ -243,9 +245,20 @@ class AckOptions:
     storm: bool
 
 
+@dataclass
+class XapiOptions:
+    statements: int
+    clients: int
+
+
 async def main_async(
-    sizes: list[int], var: Path, acks: AckOptions | None, reminders: int | None = None, reports: int | None = None
-) -> tuple[list[Run], AckRun | None, ReminderRun | None, ReportRun | None]:
+    sizes: list[int],
+    var: Path,
+    acks: AckOptions | None,
+    reminders: int | None = None,
+    reports: int | None = None,
+    xapi: XapiOptions | None = None,
+) -> tuple[list[Run], AckRun | None, ReminderRun | None, ReportRun | None, XapiRun | None]:
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
     secret = ensure_local_secret(var / "auth-secret")
@@ -269,6 +282,7 @@ async def main_async(
     ack: AckRun | None = None
     reminded: ReminderRun | None = None
     reported: ReportRun | None = None
+    ingested: XapiRun | None = None
     total = 0
     try:
         for n in sizes:
@@ -288,11 +302,13 @@ async def main_async(
             reminded = await reminder_run(stack, secret, admin_token, reminders)
         if reports:
             reported = await report_run(stack, secret, reports)
+        if xapi is not None:
+            ingested = await xapi_run(stack, xapi.statements, xapi.clients)
     finally:
         for client in clients.values():
             await client.close()
         await asyncio.to_thread(stack.stop)
-    return runs, ack, reminded, reported
+    return runs, ack, reminded, reported, ingested
 
 
 def main() -> None:
@@ -300,11 +316,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated audience sizes")
     parser.add_argument(
         "--only",
-        choices=("fanout", "acks", "reminders", "reports"),
-        help="run only the fan-out, acknowledgement, reminder or report part",
+        choices=("fanout", "acks", "reminders", "reports", "xapi"),
+        help="run only the fan-out, acknowledgement, reminder, report or xAPI ingestion part",
     )
     parser.add_argument("--reminders", type=int, default=100_000, help="pending recipients in the reminder run")
     parser.add_argument("--reports", type=int, default=100_000, help="recipients of the share in the report run")
+    parser.add_argument("--statements", type=int, default=20_000, help="statements posted in the xAPI run")
+    parser.add_argument("--xapi-clients", type=int, default=4, help="concurrent clients posting xAPI statements")
     parser.add_argument("--acks", type=int, default=5000, help="acknowledgements per series (of 10,000 recipients)")
     parser.add_argument("--ack-clients", type=int, default=16, help="concurrent clients posting acknowledgements")
     parser.add_argument("--no-storm", action="store_true", help="skip the series posted while deliveries are consumed")
@@ -315,8 +333,11 @@ def main() -> None:
     acks = AckOptions(args.acks, args.ack_clients, not args.no_storm) if args.only in (None, "acks") else None
     reminders = args.reminders if args.only in (None, "reminders") else None
     reports = args.reports if args.only in (None, "reports") else None
+    xapi = XapiOptions(args.statements, args.xapi_clients) if args.only in (None, "xapi") else None
     var = Path(args.var).resolve()
-    runs, ack, reminded, reported = asyncio.run(main_async(sizes, var / "run", acks, reminders, reports))
+    runs, ack, reminded, reported, ingested = asyncio.run(
+        main_async(sizes, var / "run", acks, reminders, reports, xapi)
+    )
     result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "host": {"cpus": os.cpu_count()}}
     if runs:
         out()
@@ -348,6 +369,14 @@ def main() -> None:
         out()
         out("Ratio: CSV rows/s (streamed over HTTP and parsed) ÷ raw rows/s (the same documents read by _id ranges).")
         result["reports"] = {**asdict(reported), "ratio": reported.ratio}
+    if ingested is not None:
+        out()
+        out(xapi_table(ingested))
+        out()
+        out("Ratio: statements stored per second over POST /xapi/statements ÷ raw insert_many of the same documents")
+        out("(same batch size and concurrency, no index but _id; target ≥ 0.50). raw+idx: the same into a collection")
+        out("with the LRS's indexes.")
+        result["xapi"] = {**asdict(ingested), "ratio": ingested.ratio, "ratio_indexed": ingested.ratio_indexed}
     (var / "latest.json").write_text(json.dumps(result, indent=2))
     out(f"written {var / 'latest.json'}")
 
