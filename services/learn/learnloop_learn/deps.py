@@ -23,6 +23,7 @@ from .storage.migrations import adopt_completed_progress, adopt_legacy_recipient
 from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
+from .storage.xapi.attachments import AttachmentStore
 from .storage.xapi.credentials import CredentialStore
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
@@ -35,6 +36,7 @@ from .usecases.recipients import RecordRecipients
 from .usecases.reminding import Reminding, RoundSettings
 from .usecases.reports import Reports
 from .usecases.xapi.intake import StatementIntake
+from .usecases.xapi.reading import StatementReader
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class XapiDeps:
     intake: StatementIntake
     public_url: str
     home_page: str
+    attachments: AttachmentStore
+    reader: StatementReader
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,15 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     acknowledging = Acknowledging(store, checks, rt.outbox, settings.topics.acknowledgements, rt.source)
     statements = StatementStore(rt.db)
     await statements.ensure_indexes()
+    attachments = AttachmentStore(rt.db)
     xapi = XapiDeps(
         statements=statements,
         credentials=CredentialStore(rt.db),
-        intake=StatementIntake(statements),
+        intake=StatementIntake(statements, attachments),
         public_url=settings.learn_public_url.rstrip("/"),
         home_page=settings.xapi_home_page(),
+        attachments=attachments,
+        reader=StatementReader(statements, attachments),
     )
     return LearnDeps(
         store=store,

@@ -2,8 +2,8 @@
 
 A stored statement document (collection ``xapi_statements``, ``_id`` = the statement id)::
 
-    {_id, statement, stored, verb, actor, agents, related_agents, activity, related_activities,
-     registration, voided, voids, authority_key, attachments}
+    {_id, statement, stored, verb, agents, related_agents, activity, related_activities,
+     registration, voided, voids, authority_key, attachments, timestamp_set, refs}
 
 - ``statement``: the statement as stored (``id``, ``stored``, ``timestamp``, ``authority``, ``version`` set).
 - ``agents``: IFI keys of the actor and of an Agent/Group object (the ``agent`` filter);
@@ -11,6 +11,10 @@ A stored statement document (collection ``xapi_statements``, ``_id`` = the state
 - ``activity``: the object's Activity id; ``related_activities``: it and every context Activity, SubStatement included.
 - ``voided``: a later voiding statement voids it; ``voids``: the id this (voiding) statement voids.
 - ``attachments``: the SHA-2 of each attachment (their content is stored apart, by hash).
+- ``timestamp_set``: the LRS set ``timestamp`` (the sender gave none): Statement comparison ignores it.
+- ``refs``: when the object is a StatementRef, the filter fields (:data:`FILTER_FIELDS`) of the statement it
+  targets, then of the one that targets, and so on (at most :data:`REF_DEPTH`): filters match a statement
+  that targets a matching statement (Communication 2.1.3, "Filter Conditions for StatementRefs").
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from .agents import agent_keys, ifi_key
 from .validation import normalise
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+FILTER_FIELDS = ("agents", "related_agents", "verb", "activity", "related_activities", "registration")
+REF_DEPTH = 8
 
 
 def iso(at: datetime) -> str:
@@ -81,8 +87,22 @@ def _all_activities(s: Mapping[str, Any]) -> Iterator[str]:
                 yield a["id"]
 
 
-def stored_document(statement: dict[str, Any], stored: datetime) -> dict[str, Any]:
-    """The document that holds a prepared statement (module docstring)."""
+def ref_target(statement: Mapping[str, Any]) -> str | None:
+    """The id a statement's StatementRef object targets, or None."""
+    obj = statement.get("object") or {}
+    if obj.get("objectType") == "StatementRef" and isinstance(obj.get("id"), str):
+        return str(obj["id"]).lower()
+    return None
+
+
+def refs_of(target: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``refs`` of a statement whose StatementRef targets the stored document ``target``."""
+    own = {k: target.get(k) for k in FILTER_FIELDS}
+    return [own, *list(target.get("refs") or ())][:REF_DEPTH]
+
+
+def stored_document(statement: dict[str, Any], stored: datetime, *, timestamp_set: bool = False) -> dict[str, Any]:
+    """The document that holds a prepared statement (module docstring); ``refs`` is filled by the intake."""
     obj = statement["object"]
     actor_keys = list(agent_keys(statement["actor"]))
     actor_keys.extend(_object_agents(obj))
@@ -97,9 +117,16 @@ def stored_document(statement: dict[str, Any], stored: datetime) -> dict[str, An
         "related_agents": sorted(set(_all_agents(statement))),
         "activity": obj["id"] if obj.get("objectType", "Activity") == "Activity" else None,
         "related_activities": sorted(set(_all_activities(statement))),
-        "registration": (statement.get("context") or {}).get("registration"),
+        "registration": _registration(statement),
         "voided": False,
-        "voids": obj["id"] if verb == VOIDED and obj.get("objectType") == "StatementRef" else None,
+        "voids": str(obj["id"]).lower() if verb == VOIDED and obj.get("objectType") == "StatementRef" else None,
         "authority_key": ifi_key(authority) if isinstance(authority, Mapping) else None,
         "attachments": [a.get("sha2") for a in statement.get("attachments") or ()],
+        "timestamp_set": timestamp_set,
+        "refs": [],
     }
+
+
+def _registration(statement: Mapping[str, Any]) -> str | None:
+    reg = (statement.get("context") or {}).get("registration")
+    return reg.lower() if isinstance(reg, str) else None
