@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from email.utils import format_datetime
 from typing import Annotated, Any
 
@@ -119,7 +120,7 @@ async def _read(request: Request, deps: Deps, caller: Caller) -> ReadResult:
 def _headers(result: ReadResult) -> dict[str, str]:
     headers = {CONSISTENT_THROUGH: iso(result.consistent_through)}
     if result.last_modified is not None:
-        headers["Last-Modified"] = format_datetime(result.last_modified, usegmt=True)
+        headers["Last-Modified"] = format_datetime(result.last_modified.astimezone(UTC), usegmt=True)
     return headers
 
 
