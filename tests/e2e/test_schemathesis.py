@@ -30,7 +30,7 @@ from learnloop_shared.settings import Topics
 
 from .conftest import TEST_ENV, running_stack
 
-SCOPES = ("directory:write", "shares:publish", "publishers:write")
+SCOPES = ("directory:write", "shares:publish", "publishers:write", "xapi:read", "xapi:write")
 MAX_EXAMPLES = 30
 SEED = 10
 

@@ -40,6 +40,13 @@ _BODY = {
         _MULTIPART: {"schema": {"type": "string", "format": "binary"}},
     },
 }
+# Documented only (``XapiRoute`` negotiates it): clients, and the fuzzer, learn that every call needs it.
+_VERSION_HEADER = {
+    "in": "header",
+    "name": "X-Experience-API-Version",
+    "required": True,
+    "schema": {"type": "string", "enum": ["1.0.3", "2.0.0"]},
+}
 _READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A Statement (statementId, voidedStatementId) or a StatementResult {statements, more}",
@@ -79,7 +86,7 @@ def _no_params(request: Request, *allowed: str) -> None:
 @router.post(
     "/statements",
     summary="Store statements (one or a list), with attachments as multipart/mixed",
-    openapi_extra={"requestBody": _BODY},
+    openapi_extra={"requestBody": _BODY, "parameters": [_VERSION_HEADER]},
     responses={200: {"description": "The ids of the statements, in order", "content": {"application/json": {}}}},
 )
 async def post_statements(request: Request, deps: Deps, caller: Caller) -> JSONResponse:
@@ -94,7 +101,7 @@ async def post_statements(request: Request, deps: Deps, caller: Caller) -> JSONR
     "/statements",
     status_code=204,
     summary="Store one statement under statementId (204; 409 when a different one has the id)",
-    openapi_extra={"requestBody": _BODY},
+    openapi_extra={"requestBody": _BODY, "parameters": [_VERSION_HEADER]},
 )
 async def put_statement(request: Request, deps: Deps, caller: Caller, statementId: str) -> Response:
     require(caller, "statements/write")
@@ -128,7 +135,12 @@ def _headers(result: ReadResult) -> dict[str, str]:
 Param = Annotated[str | None, Query()]
 
 
-@router.get("/statements", summary="Read statements: one by id, or a filtered page", responses=_READ_RESPONSES)
+@router.get(
+    "/statements",
+    summary="Read statements: one by id, or a filtered page",
+    responses=_READ_RESPONSES,
+    openapi_extra={"parameters": [_VERSION_HEADER]},
+)
 async def get_statements(
     request: Request,
     deps: Deps,
