@@ -26,6 +26,7 @@ from ...domain.xapi.query import parse_query
 from ...domain.xapi.statements import iso
 from ...domain.xapi.validation import validate_uuid
 from ...usecases.xapi.reading import ReadResult
+from .alternate import AlternateRoute
 from .auth import Caller, require
 from .route import XapiRoute, xapi_version
 
@@ -83,18 +84,24 @@ def _no_params(request: Request, *allowed: str) -> None:
         raise XapiError(f"unknown parameter {extra[0]!r}")
 
 
-@router.post(
-    "/statements",
-    summary="Store statements (one or a list), with attachments as multipart/mixed",
-    openapi_extra={"requestBody": _BODY, "parameters": [_VERSION_HEADER]},
-    responses={200: {"description": "The ids of the statements, in order", "content": {"application/json": {}}}},
-)
 async def post_statements(request: Request, deps: Deps, caller: Caller) -> JSONResponse:
     require(caller, "statements/write")
     _no_params(request)
     body, parts = await _statements_body(request)
     ids = await deps.xapi.intake.store(body, caller, xapi_version(request), parts)
     return JSONResponse(ids)
+
+
+# POST also carries 1.0.3's alternate request syntax (``?method=``, ``api.xapi.alternate``).
+router.add_api_route(
+    "/statements",
+    post_statements,
+    methods=["POST"],
+    summary="Store statements (one or a list), with attachments as multipart/mixed",
+    openapi_extra={"requestBody": _BODY, "parameters": [_VERSION_HEADER]},
+    responses={200: {"description": "The ids of the statements, in order", "content": {"application/json": {}}}},
+    route_class_override=AlternateRoute,
+)
 
 
 @router.put(
