@@ -327,6 +327,26 @@ async def test_every_get_carries_consistent_through_and_last_modified(lrs: Lrs) 
     assert r.headers["Content-Type"].startswith("application/json")
 
 
+async def test_consistent_through_is_not_before_any_returned_stored(lrs: Lrs) -> None:
+    await lrs.post([lrs.statement() for _ in range(3)])
+    r = await lrs.get(activity=lrs.activity())
+    through = r.headers["X-Experience-API-Consistent-Through"]
+    assert all(s["stored"] <= through for s in r.json()["statements"])
+
+
+async def test_consistent_through_comes_with_refusals_too(lrs: Lrs) -> None:
+    r = await lrs.api.learn.get("/xapi/statements")
+    assert r.status_code == 400
+    datetime.fromisoformat(r.headers["X-Experience-API-Consistent-Through"].replace("Z", "+00:00"))
+    assert "X-Experience-API-Consistent-Through" in (await lrs.get(statementId=str(uuid.uuid4()))).headers
+
+
+async def test_get_without_attachments_answers_plain_application_json(lrs: Lrs) -> None:
+    sid = (await lrs.post(lrs.statement())).json()[0]
+    r = await lrs.get(statementId=sid, attachments="false")
+    assert r.headers["Content-Type"] == "application/json"
+
+
 async def test_head_answers_the_headers_of_get_without_a_body(lrs: Lrs) -> None:
     sid = (await lrs.post(lrs.statement())).json()[0]
     r = await lrs.api.learn.head("/xapi/statements", params={"statementId": sid}, headers=lrs.headers)
@@ -442,6 +462,18 @@ async def test_attachments_sent_as_multipart_are_stored_and_returned_with_attach
     assert declared["sha2"].encode() in second_head
     r = await lrs.get(activity=lrs.activity(), attachments="true")
     assert r.status_code == 200 and content in r.content
+
+
+async def test_a_multipart_body_with_lf_line_endings_is_read(lrs: Lrs) -> None:
+    content = b"here is a simple attachment"
+    declared, part = _attachment(content)
+    statement = json.dumps(lrs.statement(attachments=[declared])).encode()
+    head = "".join(f"{k}: {v}\n" for k, v in part.items()).encode()
+    body = b"--b\nContent-Type: application/json\n\n" + statement + b"\n--b\n" + head + b"\n" + content + b"\n--b--\n"
+    r = await lrs.api.learn.post(
+        "/xapi/statements", content=body, headers={**lrs.headers, "Content-Type": "multipart/mixed; boundary=b"}
+    )
+    assert r.status_code == 200, r.text
 
 
 async def test_an_attachment_without_file_url_needs_its_part(lrs: Lrs) -> None:

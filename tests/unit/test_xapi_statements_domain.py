@@ -332,3 +332,9 @@ def test_the_stored_document_indexes_every_filter_field() -> None:
     assert d["registration"] == "ab-cd" and d["timestamp_set"] and d["refs"] == []
     ref = refs_of(d)
     assert ref[0]["verb"] == s["verb"]["id"] and ref[0]["activity"] == "http://example.com/a"
+
+
+def test_multipart_with_lf_line_endings_is_read_consistently() -> None:
+    body = b"--b\nContent-Type: application/json\n\n[]\n--b\nX-Experience-API-Hash: h\n\nhere\r\n\n--b--\n"
+    parts = parse(body, "multipart/mixed; boundary=b")
+    assert [p.body for p in parts] == [b"[]", b"here\r\n"]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from ...domain.xapi.multipart import Part, build, media_type, parse
 from ...domain.xapi.query import parse_query
 from ...domain.xapi.statements import iso
 from ...domain.xapi.validation import validate_uuid
-from ...usecases.xapi.reading import ReadResult
+from ...usecases.xapi.reading import ReadResult, consistent_through
 from .alternate import AlternateRoute
 from .auth import Caller, require
 from .route import XapiRoute, xapi_version
@@ -138,16 +139,26 @@ def _headers(result: ReadResult) -> dict[str, str]:
     return headers
 
 
+class ReadRoute(XapiRoute):
+    """GET/HEAD: ``X-Experience-API-Consistent-Through`` on every answer, refusals included (the spec asks
+    for it "regardless of the code returned")."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def read_handler(request: Request) -> Response:
+            response = await handler(request)
+            if CONSISTENT_THROUGH not in response.headers:
+                response.headers[CONSISTENT_THROUGH] = iso(consistent_through())
+            return response
+
+        return read_handler
+
+
 # The parameters as documented (OpenAPI); they are parsed and checked by ``domain.xapi.query``.
 Param = Annotated[str | None, Query()]
 
 
-@router.get(
-    "/statements",
-    summary="Read statements: one by id, or a filtered page",
-    responses=_READ_RESPONSES,
-    openapi_extra={"parameters": [_VERSION_HEADER]},
-)
 async def get_statements(
     request: Request,
     deps: Deps,
@@ -177,8 +188,26 @@ async def get_statements(
     return JSONResponse(result.body, headers=headers)
 
 
-@router.head("/statements", summary="The headers of the same GET", include_in_schema=False)
 async def head_statements(request: Request, deps: Deps, caller: Caller) -> Response:
     result = await _read(request, deps, caller)
     media = _MULTIPART if request.query_params.get("attachments") == "true" else "application/json"
     return Response(status_code=200, media_type=media, headers=_headers(result))
+
+
+router.add_api_route(
+    "/statements",
+    get_statements,
+    methods=["GET"],
+    summary="Read statements: one by id, or a filtered page",
+    responses=_READ_RESPONSES,
+    openapi_extra={"parameters": [_VERSION_HEADER]},
+    route_class_override=ReadRoute,
+)
+router.add_api_route(
+    "/statements",
+    head_statements,
+    methods=["HEAD"],
+    summary="The headers of the same GET",
+    include_in_schema=False,
+    route_class_override=ReadRoute,
+)

@@ -42,9 +42,9 @@ def boundary_of(content_type: str) -> str:
     return m.group(1) or m.group(2)
 
 
-def _headers(raw: bytes) -> dict[str, str]:
+def _headers(raw: bytes, eol: bytes) -> dict[str, str]:
     headers: dict[str, str] = {}
-    for line in raw.split(b"\r\n"):
+    for line in raw.split(eol):
         if not line:
             continue
         name, sep, value = line.partition(b":")
@@ -58,33 +58,40 @@ def _headers(raw: bytes) -> dict[str, str]:
 
 
 def parse(body: bytes, content_type: str) -> list[Part]:
-    """The parts of a ``multipart/mixed`` body; raises :class:`XapiError` (400) on broken framing."""
+    """The parts of a ``multipart/mixed`` body; raises :class:`XapiError` (400) on broken framing.
+
+    Lines end in CRLF (RFC 2046); a body whose first boundary line ends in a bare LF is read with LF
+    throughout (some clients, and the ADL conformance suite's fixtures, write files with LF)."""
     delimiter = b"--" + boundary_of(content_type).encode("latin-1")
     start = body.find(delimiter)
-    if start < 0 or (start > 0 and body[start - 2 : start] != b"\r\n"):
+    if start < 0:
         raise XapiError("multipart/mixed: no opening boundary")
+    after = body[start + len(delimiter) : start + len(delimiter) + 2]
+    eol = b"\r\n" if after == b"\r\n" else b"\n"
+    if start > 0 and body[start - len(eol) : start] != eol:
+        raise XapiError("multipart/mixed: the opening boundary does not start a line")
     parts: list[Part] = []
     pos = start + len(delimiter)
     while True:
         if body[pos : pos + 2] == b"--":
             break
-        if body[pos : pos + 2] != b"\r\n":
+        if body[pos : pos + len(eol)] != eol:
             raise XapiError("multipart/mixed: a boundary line is malformed")
-        pos += 2
-        end = body.find(b"\r\n" + delimiter, pos)
+        pos += len(eol)
+        end = body.find(eol + delimiter, pos)
         if end < 0:
             raise XapiError("multipart/mixed: the closing boundary is missing")
         chunk = body[pos:end]
-        if chunk.startswith(b"\r\n"):  # a part without headers
-            head, content = b"", chunk[2:]
+        if chunk.startswith(eol):  # a part without headers
+            head, content = b"", chunk[len(eol) :]
         else:
-            head, sep, content = chunk.partition(b"\r\n\r\n")
+            head, sep, content = chunk.partition(eol + eol)
             if not sep:
                 raise XapiError("multipart/mixed: a part lacks the blank line after its headers")
-        parts.append(Part(_headers(head), content))
+        parts.append(Part(_headers(head, eol), content))
         if len(parts) > MAX_PARTS:
             raise XapiError(f"multipart/mixed: more than {MAX_PARTS} parts")
-        pos = end + 2 + len(delimiter)
+        pos = end + len(eol) + len(delimiter)
     if not parts:
         raise XapiError("multipart/mixed: no parts")
     return parts

@@ -3,6 +3,8 @@
 Consistency: ``consistent_through`` is the read's time minus :data:`CONSISTENCY_MARGIN`. A statement's
 ``stored`` is set just before its bulk insert, and an intake's insert finishes well within the margin, so
 every statement stored before that instant is visible to the read (Communication 2.1.3 "Consistent-Through").
+It is never before the ``stored`` of a statement the read returns (the spec requires that too), so it is the
+later of the two.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from ...storage.xapi.statements import StatementStore
 CONSISTENCY_MARGIN = timedelta(seconds=1)
 
 
+def consistent_through() -> datetime:
+    """The instant up to which every stored statement is visible to reads starting now (module docstring)."""
+    return utcnow() - CONSISTENCY_MARGIN
+
+
 @dataclass
 class ReadResult:
     """``body``: a statement (by id) or a StatementResult; ``last_modified``: the newest ``stored`` in it."""
@@ -47,7 +54,7 @@ class StatementReader:
         """The answer to ``GET /xapi/statements`` for ``q``. A caller holding only ``statements/read/mine``
         sees only statements it is the authority of. Raises :class:`XapiError` 404 for an unknown id, for
         ``statementId`` of a voided statement and ``voidedStatementId`` of one that is not voided."""
-        through = utcnow() - CONSISTENCY_MARGIN
+        through = consistent_through()
         own = caller.authority_key if caller.reads_only_own else None
         if q.single:
             sid = q.statement_id or q.voided_statement_id or ""
@@ -64,7 +71,8 @@ class StatementReader:
                 docs = docs[: q.limit]
                 more = q.more_url(path, docs[-1]["stored"], docs[-1]["_id"])
             body = {"statements": [render(d["statement"], q.format, languages) for d in docs], "more": more}
-        result = ReadResult(body, through, max((d["stored"] for d in docs), default=None))
+        newest = max((d["stored"] for d in docs), default=None)
+        result = ReadResult(body, max(through, newest) if newest is not None else through, newest)
         if q.attachments:
             result.attachments = await self._parts(docs)
         return result
