@@ -129,9 +129,7 @@ async def _read(request: Request, deps: Deps, caller: Caller) -> ReadResult:
     require(caller, "statements/read", "statements/read/mine")
     q = parse_query(request.query_params.multi_items(), xapi_version(request))
     languages = parse_accept_language(request.headers.get("accept-language"))
-    return await deps.xapi.reader.read(
-        q, caller, path=request.scope.get("root_path", "") + request.url.path, languages=languages
-    )
+    return await deps.xapi.reader.read(q, caller, path=request.url.path, languages=languages)
 
 
 def _headers(result: ReadResult) -> dict[str, str]:
