@@ -594,3 +594,39 @@ async def test_a_signature_that_is_not_a_jws_is_400(lrs: Lrs) -> None:
     statement["attachments"][0]["sha2"] = part["X-Experience-API-Hash"] = hashlib.sha256(content).hexdigest()
     r = await _post_multipart(lrs, statement, [(part, content)])
     assert r.status_code == 400, r.text
+
+
+# Authentication and scopes (Communication 4): statements/read/mine
+
+
+async def _credential(stack: Any, name: str, scopes: list[str]) -> dict[str, str]:
+    import base64
+
+    from learnloop_learn.storage.xapi.credentials import CredentialStore
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.infra.mongo_url_for("learn"))
+    try:
+        doc, secret = await CredentialStore(client[f"{stack.db_prefix}_learn"]).create(
+            name, scopes, "test", datetime.now(UTC)
+        )
+    finally:
+        await client.close()
+    token = base64.b64encode(f"{doc['_id']}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def test_a_credential_with_statements_read_mine_reads_only_what_it_wrote(lrs: Lrs, stack: Any) -> None:
+    mine = {**await _credential(stack, "mine", ["statements/write", "statements/read/mine"])}
+    mine["X-Experience-API-Version"] = lrs.version
+    r = await lrs.api.learn.post("/xapi/statements", json=lrs.statement(), headers=mine)
+    assert r.status_code == 200, r.text
+    own = r.json()[0]
+    other = (await lrs.post(lrs.statement())).json()[0]  # written by the Bearer caller
+    r = await lrs.api.learn.get("/xapi/statements", params={"activity": lrs.activity()}, headers=mine)
+    assert r.status_code == 200, r.text
+    assert [s["id"] for s in r.json()["statements"]] == [own]
+    assert r.json()["statements"][0]["authority"]["name"] == "mine"
+    r = await lrs.api.learn.get("/xapi/statements", params={"statementId": other}, headers=mine)
+    assert r.status_code == 404
+    assert set(await lrs.ids(activity=lrs.activity())) == {own, other}
