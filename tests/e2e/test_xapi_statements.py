@@ -234,6 +234,9 @@ async def test_the_agent_filter_matches_actor_object_and_group_members(lrs: Lrs)
     assert set(found) == {as_actor, as_object, in_group}
     related = await lrs.ids(agent=json.dumps(bob), related_agents="true")
     assert set(related) == {as_actor, as_object, in_group, as_instructor}
+    authority = (await lrs.get(statementId=as_actor)).json()["authority"]
+    assert as_actor not in await lrs.ids(agent=json.dumps(authority))
+    assert as_actor in await lrs.ids(agent=json.dumps(authority), related_agents="true")
 
 
 async def test_the_verb_activity_and_registration_filters_match_exactly(lrs: Lrs) -> None:

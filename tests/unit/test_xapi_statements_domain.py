@@ -22,7 +22,7 @@ from learnloop_learn.domain.xapi.formats import canonical_format, ids_format, pa
 from learnloop_learn.domain.xapi.multipart import Part, build, parse
 from learnloop_learn.domain.xapi.query import PAGE_MAX, decode_cursor, encode_cursor, parse_query
 from learnloop_learn.domain.xapi.signatures import verify_signature
-from learnloop_learn.domain.xapi.statements import refs_of, stored_document
+from learnloop_learn.domain.xapi.statements import ref_keys, stored_document
 
 V = "1.0.3"
 
@@ -329,9 +329,27 @@ def test_the_stored_document_indexes_every_filter_field() -> None:
     assert set(d["related_agents"]) == {"mbox|mailto:ann@example.com", "mbox|mailto:i@e", "mbox|mailto:auth@e"}
     assert d["activity"] == "http://example.com/a"
     assert d["related_activities"] == ["http://e/p", "http://example.com/a"]
-    assert d["registration"] == "ab-cd" and d["timestamp_set"] and d["refs"] == []
-    ref = refs_of(d)
-    assert ref[0]["verb"] == s["verb"]["id"] and ref[0]["activity"] == "http://example.com/a"
+    assert d["registration"] == "ab-cd" and d["timestamp_set"]
+    assert set(d["keys"]) == {
+        "g|mbox|mailto:ann@example.com",
+        "rg|mbox|mailto:i@e",
+        f"v|{s['verb']['id']}",
+        "a|http://example.com/a",
+        "ra|http://e/p",
+        "r|ab-cd",
+        "au|mbox|mailto:auth@e",
+    }
+    refs = ref_keys(d)
+    assert f"@v|{s['verb']['id']}" in refs and "@a|http://example.com/a" in refs
+    assert "@au|mbox|mailto:auth@e" in refs
+
+
+def test_query_conditions_use_both_prefixes_for_related_filters() -> None:
+    q = parse_query(
+        [("agent", json.dumps({"mbox": "mailto:a@e"})), ("related_agents", "true"), ("verb", "http://v")], V
+    )
+    assert q.conditions() == [["g|mbox|mailto:a@e", "rg|mbox|mailto:a@e", "au|mbox|mailto:a@e"], ["v|http://v"]]
+    assert parse_query([("activity", "http://a")], V).conditions() == [["a|http://a"]]
 
 
 def test_multipart_with_lf_line_endings_is_read_consistently() -> None:

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from .agents import ifi_key
 from .errors import XapiError
+from .statements import ACTIVITY, AGENT, AUTHORITY, REGISTRATION, RELATED_ACTIVITY, RELATED_AGENT, VERB
 from .validation import validate_activity_id, validate_agent, validate_uuid
 
 PAGE_MAX = 500
@@ -71,6 +72,23 @@ class StatementQuery:
     @property
     def single(self) -> bool:
         return self.statement_id is not None or self.voided_statement_id is not None
+
+    def conditions(self) -> list[list[str]]:
+        """The filters as ``keys`` (``domain.xapi.statements``): a statement matches when, for every inner
+        list, its keys hold one of it."""
+        out: list[list[str]] = []
+        if self.agent_key is not None:
+            related = [RELATED_AGENT + self.agent_key, AUTHORITY + self.agent_key] if self.related_agents else []
+            out.append([AGENT + self.agent_key, *related])
+        if self.verb is not None:
+            out.append([VERB + self.verb])
+        if self.activity is not None:
+            out.append(
+                [ACTIVITY + self.activity] + ([RELATED_ACTIVITY + self.activity] if self.related_activities else [])
+            )
+        if self.registration is not None:
+            out.append([REGISTRATION + self.registration])
+        return out
 
     def more_url(self, path: str, last_stored: datetime, last_id: str) -> str:
         """The ``more`` IRL of the page after the one that ended at ``(last_stored, last_id)``."""

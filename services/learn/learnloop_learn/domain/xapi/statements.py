@@ -3,7 +3,7 @@
 A stored statement document (collection ``xapi_statements``, ``_id`` = the statement id)::
 
     {_id, statement, stored, verb, agents, related_agents, activity, related_activities,
-     registration, voided, voids, authority_key, attachments, timestamp_set, refs}
+     registration, voided, voids, authority_key, attachments, timestamp_set, keys}
 
 - ``statement``: the statement as stored (``id``, ``stored``, ``timestamp``, ``authority``, ``version`` set).
 - ``agents``: IFI keys of the actor and of an Agent/Group object (the ``agent`` filter);
@@ -12,9 +12,11 @@ A stored statement document (collection ``xapi_statements``, ``_id`` = the state
 - ``voided``: a later voiding statement voids it; ``voids``: the id this (voiding) statement voids.
 - ``attachments``: the SHA-2 of each attachment (their content is stored apart, by hash).
 - ``timestamp_set``: the LRS set ``timestamp`` (the sender gave none): Statement comparison ignores it.
-- ``refs``: when the object is a StatementRef, the filter fields (:data:`FILTER_FIELDS`) of the statement it
-  targets, then of the one that targets, and so on (at most :data:`REF_DEPTH`): filters match a statement
-  that targets a matching statement (Communication 2.1.3, "Filter Conditions for StatementRefs").
+- ``keys``: what the filters look for, one string per value, in ONE multikey index (``storage``): every index
+  entry costs a write, so the fields above are not indexed one by one. :func:`index_keys` lists the prefixes.
+  When the object is a StatementRef, the keys of the statement it targets follow with an ``@`` prefix:
+  filters match a statement that targets a matching statement (Communication 2.1.3, "Filter Conditions for
+  StatementRefs"; one level, as the spec describes it).
 """
 
 from __future__ import annotations
@@ -28,8 +30,20 @@ from .agents import agent_keys, ifi_key
 from .validation import normalise
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
-FILTER_FIELDS = ("agents", "related_agents", "verb", "activity", "related_activities", "registration")
-REF_DEPTH = 8
+REF = "@"
+# Key prefixes (``keys``): an Agent/Group as actor or object, any other Agent/Group, the verb, the object
+# Activity, any other Activity, the registration, the authority, the statement a voiding statement voids.
+AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION, AUTHORITY, VOIDS = (
+    "g|",
+    "rg|",
+    "v|",
+    "a|",
+    "ra|",
+    "r|",
+    "au|",
+    "vd|",
+)
+_FILTER_PREFIXES = (AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION, AUTHORITY)
 
 
 def iso(at: datetime) -> str:
@@ -95,20 +109,39 @@ def ref_target(statement: Mapping[str, Any]) -> str | None:
     return None
 
 
-def refs_of(target: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The ``refs`` of a statement whose StatementRef targets the stored document ``target``."""
-    own = {k: target.get(k) for k in FILTER_FIELDS}
-    return [own, *list(target.get("refs") or ())][:REF_DEPTH]
+def index_keys(doc: Mapping[str, Any]) -> list[str]:
+    """The ``keys`` of a document from its filter fields (module docstring); a related agent or activity that
+    is also the actor/object one is listed once (a related filter looks for both prefixes)."""
+    agents = list(doc["agents"])
+    keys = [AGENT + a for a in agents]
+    # The authority is listed once, as AUTHORITY (a related-agents filter looks for that prefix too).
+    keys += [RELATED_AGENT + a for a in doc["related_agents"] if a not in agents and a != doc["authority_key"]]
+    keys.append(VERB + doc["verb"])
+    if doc["activity"] is not None:
+        keys.append(ACTIVITY + doc["activity"])
+    keys += [RELATED_ACTIVITY + a for a in doc["related_activities"] if a != doc["activity"]]
+    if doc["registration"] is not None:
+        keys.append(REGISTRATION + doc["registration"])
+    if doc["authority_key"] is not None:
+        keys.append(AUTHORITY + doc["authority_key"])
+    if doc["voids"] is not None:
+        keys.append(VOIDS + doc["voids"])
+    return keys
+
+
+def ref_keys(target: Mapping[str, Any]) -> list[str]:
+    """The ``@`` keys a statement gets from the stored document ``target`` its StatementRef points at."""
+    return [REF + k for k in target.get("keys") or () if k.startswith(_FILTER_PREFIXES)]
 
 
 def stored_document(statement: dict[str, Any], stored: datetime, *, timestamp_set: bool = False) -> dict[str, Any]:
-    """The document that holds a prepared statement (module docstring); ``refs`` is filled by the intake."""
+    """The document that holds a prepared statement (module docstring); the intake adds the ``@`` keys."""
     obj = statement["object"]
     actor_keys = list(agent_keys(statement["actor"]))
     actor_keys.extend(_object_agents(obj))
     verb = statement["verb"]["id"]
     authority = statement.get("authority")
-    return {
+    doc: dict[str, Any] = {
         "_id": statement["id"],
         "statement": statement,
         "stored": stored,
@@ -123,8 +156,9 @@ def stored_document(statement: dict[str, Any], stored: datetime, *, timestamp_se
         "authority_key": ifi_key(authority) if isinstance(authority, Mapping) else None,
         "attachments": [a.get("sha2") for a in statement.get("attachments") or ()],
         "timestamp_set": timestamp_set,
-        "refs": [],
     }
+    doc["keys"] = index_keys(doc)
+    return doc
 
 
 def _registration(statement: Mapping[str, Any]) -> str | None:

@@ -1,7 +1,13 @@
-"""The LRS's statements (collection ``xapi_statements``; document shape in ``domain.xapi.statements``)."""
+"""The LRS's statements (collection ``xapi_statements``; document shape in ``domain.xapi.statements``).
+
+Two indexes: ``(stored, _id)`` for unfiltered reads and ``(keys, stored, _id)`` for every filter. On the local
+database each index entry costs about as much as a small document, so the filter fields share one multikey
+index (``keys``) instead of one index each.
+"""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,34 +18,21 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from ...domain.xapi.query import StatementQuery
-from ...domain.xapi.statements import FILTER_FIELDS, VOIDED
+from ...domain.xapi.statements import AUTHORITY, REF, VOIDED, VOIDS
 
 # What a filtered read needs of a document (the statement, its order key, its attachments).
 _READ = {"statement": 1, "stored": 1, "attachments": 1}
 
 
-def _conditions(q: StatementQuery) -> dict[str, Any]:
-    """The filter conditions on one set of filter fields (a document's own, or one entry of its ``refs``)."""
-    cond: dict[str, Any] = {}
-    if q.agent_key is not None:
-        cond["related_agents" if q.related_agents else "agents"] = q.agent_key
-    if q.verb is not None:
-        cond["verb"] = q.verb
-    if q.activity is not None:
-        cond["related_activities" if q.related_activities else "activity"] = q.activity
-    if q.registration is not None:
-        cond["registration"] = q.registration
-    return cond
-
-
-def filter_of(q: StatementQuery, authority_key: str | None = None) -> dict[str, Any]:
-    """The Mongo filter of a filtered read: never voided statements; a statement matches when it meets
-    the conditions itself or through a statement it targets (``refs``); ``stored`` in (since, until];
-    after the cursor in read order; only what ``authority_key`` wrote when given (``statements/read/mine``)."""
+def filter_of(q: StatementQuery, authority_key: str | None = None, *, prefix: str = "") -> dict[str, Any]:
+    """The Mongo filter of a filtered read: never voided statements; every condition met by the statement's
+    own keys (``prefix`` "") or by those of the statement it targets (``prefix`` ``REF``); ``stored`` in
+    (since, until]; after the cursor in read order; only what ``authority_key`` wrote when given
+    (``statements/read/mine``)."""
     and_: list[dict[str, Any]] = [{"voided": False}]
-    cond = _conditions(q)
-    if cond:
-        and_.append({"$or": [cond, {"refs": {"$elemMatch": cond}}]})
+    for alternatives in q.conditions():
+        keys = [prefix + k for k in alternatives]
+        and_.append({"keys": keys[0] if len(keys) == 1 else {"$in": keys}})
     stored: dict[str, datetime] = {}
     if q.since is not None:
         stored["$gt"] = q.since
@@ -52,7 +45,7 @@ def filter_of(q: StatementQuery, authority_key: str | None = None) -> dict[str, 
         op = "$gt" if q.ascending else "$lt"
         and_.append({"$or": [{"stored": {op: at}}, {"stored": at, "_id": {op: sid}}]})
     if authority_key is not None:
-        and_.append({"authority_key": authority_key})
+        and_.append({"keys": AUTHORITY + authority_key})
     return {"$and": and_}
 
 
@@ -61,15 +54,10 @@ class StatementStore:
         self.statements = db["xapi_statements"]
 
     async def ensure_indexes(self) -> None:
-        """One index per filter, each ending in ``stored`` so a filtered page is read in order; the same for
-        the filter fields of targeted statements (``refs.*``, sparse: most statements target none)."""
+        """The two indexes of the module docstring."""
         s = self.statements
         await s.create_index([("stored", DESCENDING), ("_id", DESCENDING)])
-        for field in FILTER_FIELDS:
-            await s.create_index([(field, ASCENDING), ("stored", DESCENDING)], sparse=field == "registration")
-            await s.create_index([(f"refs.{field}", ASCENDING), ("stored", DESCENDING)], sparse=True)
-        await s.create_index([("voids", ASCENDING)], sparse=True)
-        await s.create_index([("authority_key", ASCENDING), ("stored", DESCENDING)])
+        await s.create_index([("keys", ASCENDING), ("stored", DESCENDING), ("_id", DESCENDING)])
 
     async def insert_new(self, docs: Sequence[Doc]) -> set[str]:
         """Insert unordered in one bulk write; returns the ids that existed already (not written)."""
@@ -99,7 +87,7 @@ class StatementStore:
         """Of ``ids``, those a stored voiding statement targets (a target that arrived after its voider)."""
         if not ids:
             return []
-        docs = await self.statements.find({"voids": {"$in": list(ids)}}, {"voids": 1}).to_list(None)
+        docs = await self.statements.find({"keys": {"$in": [VOIDS + i for i in ids]}}, {"voids": 1}).to_list(None)
         return [str(d["voids"]) for d in docs]
 
     async def mark_voided(self, ids: Sequence[str]) -> None:
@@ -111,7 +99,24 @@ class StatementStore:
 
     async def find(self, q: StatementQuery, authority_key: str | None = None) -> list[Doc]:
         """One page of a filtered read in read order (``stored``, then ``_id``), one more than ``q.limit``
-        so the caller knows whether there is a next page."""
+        so the caller knows whether there is a next page. With filters, the statements that match by their
+        own keys and those that match through their target are read apart (each an index range) and merged."""
         order = ASCENDING if q.ascending else DESCENDING
-        cursor = self.statements.find(filter_of(q, authority_key), _READ).sort([("stored", order), ("_id", order)])
-        return await cursor.limit(q.limit + 1).to_list(None)
+        sort = [("stored", order), ("_id", order)]
+        prefixes = ("", REF) if q.conditions() else ("",)
+        pages = [
+            await self.statements.find(filter_of(q, authority_key, prefix=p), _READ)
+            .sort(sort)
+            .limit(q.limit + 1)
+            .to_list(None)
+            for p in prefixes
+        ]
+        if len(pages) == 1:
+            return pages[0]
+        merged: list[Doc] = []
+        seen: set[str] = set()
+        for d in heapq.merge(*pages, key=lambda d: (d["stored"], d["_id"]), reverse=not q.ascending):
+            if d["_id"] not in seen:
+                seen.add(d["_id"])
+                merged.append(d)
+        return merged[: q.limit + 1]
