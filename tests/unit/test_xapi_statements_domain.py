@@ -331,6 +331,7 @@ def test_the_stored_document_indexes_every_filter_field() -> None:
     assert d["related_activities"] == ["http://e/p", "http://example.com/a"]
     assert d["registration"] == "ab-cd" and d["timestamp_set"]
     assert set(d["keys"]) == {
+        "*",
         "g|mbox|mailto:ann@example.com",
         "rg|mbox|mailto:i@e",
         f"v|{s['verb']['id']}",
@@ -348,8 +349,26 @@ def test_query_conditions_use_both_prefixes_for_related_filters() -> None:
     q = parse_query(
         [("agent", json.dumps({"mbox": "mailto:a@e"})), ("related_agents", "true"), ("verb", "http://v")], V
     )
-    assert q.conditions() == [["g|mbox|mailto:a@e", "rg|mbox|mailto:a@e", "au|mbox|mailto:a@e"], ["v|http://v"]]
-    assert parse_query([("activity", "http://a")], V).conditions() == [["a|http://a"]]
+    agent_cond, verb_cond = q.conditions()
+    assert agent_cond.keys == ["g|mbox|mailto:a@e", "rg|mbox|mailto:a@e", "au|mbox|mailto:a@e"]
+    assert (agent_cond.field, agent_cond.value) == ("related_agents", "mbox|mailto:a@e")
+    assert (verb_cond.keys, verb_cond.field) == (["v|http://v"], "verb")
+    (act,) = parse_query([("activity", "http://a")], V).conditions()
+    assert (act.keys, act.field) == (["a|http://a"], "activity")
+
+
+def test_reads_are_flat_filters_on_the_one_index() -> None:
+    from learnloop_learn.storage.xapi.statements import filter_of
+
+    assert filter_of(parse_query([], V)) == {"keys": "*"}
+    assert filter_of(parse_query([], V), "mbox|mailto:me@e") == {
+        "keys": "au|mbox|mailto:me@e",
+        "authority_key": "mbox|mailto:me@e",
+    }
+    reg = "3f2a6b0e-2b9a-4c6e-9a31-6f7c2d4e5a10"
+    q = parse_query([("verb", "http://v"), ("registration", reg), ("ascending", "true")], V)
+    assert filter_of(q) == {"keys": f"r|{reg}", "verb": "http://v"}
+    assert filter_of(q, ref=True) == {"keys": f"@r|{reg}", "ref.verb": "http://v"}
 
 
 def test_multipart_with_lf_line_endings_is_read_consistently() -> None:

@@ -49,6 +49,16 @@ _MAX_PARAM_CHARS = 8192
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One filter: a statement meets it when its ``keys`` hold one of ``keys``, equally when its document
+    field ``field`` holds ``value`` (a list field: holds it among others)."""
+
+    keys: list[str]
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
 class StatementQuery:
     """One read: by id (``statement_id``/``voided_statement_id``) or by filters (the rest)."""
 
@@ -73,21 +83,27 @@ class StatementQuery:
     def single(self) -> bool:
         return self.statement_id is not None or self.voided_statement_id is not None
 
-    def conditions(self) -> list[list[str]]:
-        """The filters as ``keys`` (``domain.xapi.statements``): a statement matches when, for every inner
-        list, its keys hold one of it."""
-        out: list[list[str]] = []
-        if self.agent_key is not None:
-            related = [RELATED_AGENT + self.agent_key, AUTHORITY + self.agent_key] if self.related_agents else []
-            out.append([AGENT + self.agent_key, *related])
-        if self.verb is not None:
-            out.append([VERB + self.verb])
-        if self.activity is not None:
-            out.append(
-                [ACTIVITY + self.activity] + ([RELATED_ACTIVITY + self.activity] if self.related_activities else [])
-            )
+    def conditions(self) -> list[Condition]:
+        """The filters, most selective first (registration, agent, activity, verb): a statement matches when
+        it meets every one. Each names its ``keys`` (``domain.xapi.statements``; any of them) and the plain
+        document field and value that say the same."""
+        out: list[Condition] = []
         if self.registration is not None:
-            out.append([REGISTRATION + self.registration])
+            out.append(Condition([REGISTRATION + self.registration], "registration", self.registration))
+        if self.agent_key is not None:
+            a = self.agent_key
+            if self.related_agents:
+                out.append(Condition([AGENT + a, RELATED_AGENT + a, AUTHORITY + a], "related_agents", a))
+            else:
+                out.append(Condition([AGENT + a], "agents", a))
+        if self.activity is not None:
+            act = self.activity
+            if self.related_activities:
+                out.append(Condition([ACTIVITY + act, RELATED_ACTIVITY + act], "related_activities", act))
+            else:
+                out.append(Condition([ACTIVITY + act], "activity", act))
+        if self.verb is not None:
+            out.append(Condition([VERB + self.verb], "verb", self.verb))
         return out
 
     def more_url(self, path: str, last_stored: datetime, last_id: str) -> str:

@@ -3,7 +3,7 @@
 A stored statement document (collection ``xapi_statements``, ``_id`` = the statement id)::
 
     {_id, statement, stored, verb, agents, related_agents, activity, related_activities,
-     registration, voided, voids, authority_key, attachments, timestamp_set, keys}
+     registration, voided, voids, authority_key, attachments, timestamp_set, keys, ref}
 
 - ``statement``: the statement as stored (``id``, ``stored``, ``timestamp``, ``authority``, ``version`` set).
 - ``agents``: IFI keys of the actor and of an Agent/Group object (the ``agent`` filter);
@@ -12,11 +12,13 @@ A stored statement document (collection ``xapi_statements``, ``_id`` = the state
 - ``voided``: a later voiding statement voids it; ``voids``: the id this (voiding) statement voids.
 - ``attachments``: the SHA-2 of each attachment (their content is stored apart, by hash).
 - ``timestamp_set``: the LRS set ``timestamp`` (the sender gave none): Statement comparison ignores it.
-- ``keys``: what the filters look for, one string per value, in ONE multikey index (``storage``): every index
-  entry costs a write, so the fields above are not indexed one by one. :func:`index_keys` lists the prefixes.
-  When the object is a StatementRef, the keys of the statement it targets follow with an ``@`` prefix:
-  filters match a statement that targets a matching statement (Communication 2.1.3, "Filter Conditions for
-  StatementRefs"; one level, as the spec describes it).
+- ``keys``: what reads look for, one string per value, in the collection's ONE index (``storage``): every
+  index entry costs a write, so the fields above are not indexed one by one. :func:`index_keys` lists the
+  prefixes; :data:`ALL` is in every statement that is not voided (unfiltered reads), and voiding a statement
+  empties its keys, so no read by filters ever meets it. When the object is a StatementRef, the keys of the
+  statement it targets follow with an ``@`` prefix, and ``ref`` holds its filter fields
+  (:data:`FILTER_FIELDS`): filters match a statement that targets a matching statement (Communication
+  2.1.3, "Filter Conditions for StatementRefs"; one level, as the spec describes it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from .validation import normalise
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 REF = "@"
+ALL = "*"
+FILTER_FIELDS = ("agents", "related_agents", "verb", "activity", "related_activities", "registration", "authority_key")
 # Key prefixes (``keys``): an Agent/Group as actor or object, any other Agent/Group, the verb, the object
 # Activity, any other Activity, the registration, the authority, the statement a voiding statement voids.
 AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION, AUTHORITY, VOIDS = (
@@ -43,7 +47,6 @@ AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION, AUTHORITY,
     "au|",
     "vd|",
 )
-_FILTER_PREFIXES = (AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION, AUTHORITY)
 
 
 def iso(at: datetime) -> str:
@@ -109,29 +112,42 @@ def ref_target(statement: Mapping[str, Any]) -> str | None:
     return None
 
 
-def index_keys(doc: Mapping[str, Any]) -> list[str]:
-    """The ``keys`` of a document from its filter fields (module docstring); a related agent or activity that
-    is also the actor/object one is listed once (a related filter looks for both prefixes)."""
-    agents = list(doc["agents"])
+def filter_keys(doc: Mapping[str, Any]) -> list[str]:
+    """The filter keys of a document's filter fields (:data:`FILTER_FIELDS`); a related agent or activity
+    that is also the actor/object one, or the authority, is listed once (a related filter looks for every
+    prefix it may be under): each key is an index entry, and entries are what a write pays for."""
+    agents = list(doc.get("agents") or ())
+    authority, activity = doc.get("authority_key"), doc.get("activity")
     keys = [AGENT + a for a in agents]
-    # The authority is listed once, as AUTHORITY (a related-agents filter looks for that prefix too).
-    keys += [RELATED_AGENT + a for a in doc["related_agents"] if a not in agents and a != doc["authority_key"]]
-    keys.append(VERB + doc["verb"])
-    if doc["activity"] is not None:
-        keys.append(ACTIVITY + doc["activity"])
-    keys += [RELATED_ACTIVITY + a for a in doc["related_activities"] if a != doc["activity"]]
-    if doc["registration"] is not None:
+    keys += [RELATED_AGENT + a for a in doc.get("related_agents") or () if a not in agents and a != authority]
+    if doc.get("verb") is not None:
+        keys.append(VERB + doc["verb"])
+    if activity is not None:
+        keys.append(ACTIVITY + activity)
+    keys += [RELATED_ACTIVITY + a for a in doc.get("related_activities") or () if a != activity]
+    if doc.get("registration") is not None:
         keys.append(REGISTRATION + doc["registration"])
-    if doc["authority_key"] is not None:
-        keys.append(AUTHORITY + doc["authority_key"])
+    if authority is not None:
+        keys.append(AUTHORITY + authority)
+    return keys
+
+
+def index_keys(doc: Mapping[str, Any]) -> list[str]:
+    """The ``keys`` of a new document (module docstring), before any ``@`` keys."""
+    keys = [ALL, *filter_keys(doc)]
     if doc["voids"] is not None:
         keys.append(VOIDS + doc["voids"])
     return keys
 
 
+def ref_fields(target: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``ref`` of a statement whose StatementRef points at the document ``target``."""
+    return {k: target.get(k) for k in FILTER_FIELDS}
+
+
 def ref_keys(target: Mapping[str, Any]) -> list[str]:
-    """The ``@`` keys a statement gets from the stored document ``target`` its StatementRef points at."""
-    return [REF + k for k in target.get("keys") or () if k.startswith(_FILTER_PREFIXES)]
+    """The ``@`` keys a statement gets from the document ``target`` its StatementRef points at."""
+    return [REF + k for k in filter_keys(ref_fields(target))]
 
 
 def stored_document(statement: dict[str, Any], stored: datetime, *, timestamp_set: bool = False) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """The LRS's statements (collection ``xapi_statements``; document shape in ``domain.xapi.statements``).
 
-Two indexes: ``(stored, _id)`` for unfiltered reads and ``(keys, stored, _id)`` for every filter. On the local
-database each index entry costs about as much as a small document, so the filter fields share one multikey
-index (``keys``) instead of one index each.
+One index: ``(keys, stored, _id)``. Every read is an equality (or ``$in``) on ``keys`` - ``*`` for an
+unfiltered read, else the most selective filter - in ``(stored, _id)`` order; the other filters are
+conditions on the plain document fields, checked on the documents that range holds. On the local database
+each index entry costs about as much as a small document, and its planner uses an index only for a flat
+filter (no ``$and``), so there is one index, and filters stay flat.
 """
 
 from __future__ import annotations
@@ -18,35 +20,46 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from ...domain.xapi.query import StatementQuery
-from ...domain.xapi.statements import AUTHORITY, REF, VOIDED, VOIDS
+from ...domain.xapi.statements import ALL, AUTHORITY, REF, VOIDED, VOIDS
 
 # What a filtered read needs of a document (the statement, its order key, its attachments).
 _READ = {"statement": 1, "stored": 1, "attachments": 1}
 
 
-def filter_of(q: StatementQuery, authority_key: str | None = None, *, prefix: str = "") -> dict[str, Any]:
-    """The Mongo filter of a filtered read: never voided statements; every condition met by the statement's
-    own keys (``prefix`` "") or by those of the statement it targets (``prefix`` ``REF``); ``stored`` in
+def _keys(keys: list[str]) -> Any:
+    return keys[0] if len(keys) == 1 else {"$in": keys}
+
+
+def filter_of(q: StatementQuery, authority_key: str | None = None, *, ref: bool = False) -> dict[str, Any]:
+    """The Mongo filter of a filtered read (flat, module docstring): every condition met by the statement
+    itself, or (``ref``) by the statement it targets (its ``@`` keys and ``ref`` fields); ``stored`` in
     (since, until]; after the cursor in read order; only what ``authority_key`` wrote when given
-    (``statements/read/mine``)."""
-    and_: list[dict[str, Any]] = [{"voided": False}]
-    for alternatives in q.conditions():
-        keys = [prefix + k for k in alternatives]
-        and_.append({"keys": keys[0] if len(keys) == 1 else {"$in": keys}})
+    (``statements/read/mine``). Voided statements have no keys, so no filter meets them."""
+    conditions = q.conditions()
+    f: dict[str, Any] = {}
+    if conditions:
+        first, rest = conditions[0], conditions[1:]
+        f["keys"] = _keys([REF + k for k in first.keys] if ref else first.keys)
+        for c in rest:
+            f[f"ref.{c.field}" if ref else c.field] = c.value
+    elif authority_key is not None:
+        f["keys"] = AUTHORITY + authority_key
+    else:
+        f["keys"] = ALL
+    if authority_key is not None:
+        f["authority_key"] = authority_key
     stored: dict[str, datetime] = {}
     if q.since is not None:
         stored["$gt"] = q.since
     if q.until is not None:
         stored["$lte"] = q.until
     if stored:
-        and_.append({"stored": stored})
+        f["stored"] = stored
     if q.after is not None:
         at, sid = q.after
         op = "$gt" if q.ascending else "$lt"
-        and_.append({"$or": [{"stored": {op: at}}, {"stored": at, "_id": {op: sid}}]})
-    if authority_key is not None:
-        and_.append({"keys": AUTHORITY + authority_key})
-    return {"$and": and_}
+        f["$or"] = [{"stored": {op: at}}, {"stored": at, "_id": {op: sid}}]
+    return f
 
 
 class StatementStore:
@@ -54,10 +67,8 @@ class StatementStore:
         self.statements = db["xapi_statements"]
 
     async def ensure_indexes(self) -> None:
-        """The two indexes of the module docstring."""
-        s = self.statements
-        await s.create_index([("stored", DESCENDING), ("_id", DESCENDING)])
-        await s.create_index([("keys", ASCENDING), ("stored", DESCENDING), ("_id", DESCENDING)])
+        """The one index of the module docstring."""
+        await self.statements.create_index([("keys", ASCENDING), ("stored", DESCENDING), ("_id", DESCENDING)])
 
     async def insert_new(self, docs: Sequence[Doc]) -> set[str]:
         """Insert unordered in one bulk write; returns the ids that existed already (not written)."""
@@ -91,10 +102,11 @@ class StatementStore:
         return [str(d["voids"]) for d in docs]
 
     async def mark_voided(self, ids: Sequence[str]) -> None:
-        """Mark ``ids`` voided; a voiding statement is never voided (voiding it has no effect, Data 2.3.2)."""
+        """Mark ``ids`` voided and empty their keys (no filter meets them any more); a voiding statement is
+        never voided (voiding it has no effect, Data 2.3.2)."""
         if ids:
             await self.statements.update_many(
-                {"_id": {"$in": list(ids)}, "verb": {"$ne": VOIDED}}, {"$set": {"voided": True}}
+                {"_id": {"$in": list(ids)}, "verb": {"$ne": VOIDED}}, {"$set": {"voided": True, "keys": []}}
             )
 
     async def find(self, q: StatementQuery, authority_key: str | None = None) -> list[Doc]:
@@ -103,13 +115,13 @@ class StatementStore:
         own keys and those that match through their target are read apart (each an index range) and merged."""
         order = ASCENDING if q.ascending else DESCENDING
         sort = [("stored", order), ("_id", order)]
-        prefixes = ("", REF) if q.conditions() else ("",)
+        refs = (False, True) if q.conditions() else (False,)
         pages = [
-            await self.statements.find(filter_of(q, authority_key, prefix=p), _READ)
+            await self.statements.find(filter_of(q, authority_key, ref=r), _READ)
             .sort(sort)
             .limit(q.limit + 1)
             .to_list(None)
-            for p in prefixes
+            for r in refs
         ]
         if len(pages) == 1:
             return pages[0]

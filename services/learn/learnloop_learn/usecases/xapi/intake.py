@@ -24,7 +24,7 @@ from ...domain.xapi.compare import same_statement
 from ...domain.xapi.errors import XapiError
 from ...domain.xapi.multipart import Part
 from ...domain.xapi.scopes import XapiCaller
-from ...domain.xapi.statements import VOIDED, prepare, ref_keys, ref_target, stored_document
+from ...domain.xapi.statements import FILTER_FIELDS, VOIDED, prepare, ref_fields, ref_keys, ref_target, stored_document
 from ...domain.xapi.validation import validate_statements
 from ...storage.xapi.attachments import AttachmentStore
 from ...storage.xapi.statements import StatementStore
@@ -33,7 +33,7 @@ AfterStore = Callable[[Sequence[Doc]], Awaitable[None]]
 BeforeStore = Callable[[list[Doc]], None]
 
 MAX_BATCH = 1_000
-_REF_FIELDS = {"keys": 1}
+_REF_FIELDS = dict.fromkeys(FILTER_FIELDS, 1)
 
 
 class StatementIntake:
@@ -86,7 +86,8 @@ class StatementIntake:
         return ids
 
     async def _fill_refs(self, docs: list[Doc]) -> None:
-        """The ``@`` keys of statements whose object is a StatementRef (targets in the batch or stored)."""
+        """``ref`` and the ``@`` keys of statements whose object is a StatementRef (targets in the batch or
+        stored; a voided target too: statements that target it still meet its filters)."""
         by_id = {d["_id"]: d for d in docs}
         wanted = {t for d in docs if (t := ref_target(d["statement"])) is not None}
         if not wanted:
@@ -99,6 +100,7 @@ class StatementIntake:
         for d in docs:
             t = ref_target(d["statement"])
             if t is not None and t in targets and t != d["_id"]:
+                d["ref"] = ref_fields(targets[t])
                 d["keys"] = [*d["keys"], *ref_keys(targets[t])]
 
     async def _check_same(self, docs: list[Doc], existing: set[str], stored: Any) -> None:
