@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from learnloop_shared.mongo import Doc, duplicates_only
@@ -22,6 +22,8 @@ from pymongo.errors import BulkWriteError
 from ...domain.xapi.query import StatementQuery
 from ...domain.xapi.statements import ALL, AUTHORITY, REF, VOIDED, VOIDS
 
+# Newest-first reads look back this far first, then further (``StatementStore._page``).
+WINDOWS = (timedelta(minutes=1), timedelta(minutes=15), timedelta(hours=4), timedelta(days=3), timedelta(days=45))
 # What a filtered read needs of a document (the statement, its order key, its attachments).
 _READ = {"statement": 1, "stored": 1, "attachments": 1}
 
@@ -113,16 +115,8 @@ class StatementStore:
         """One page of a filtered read in read order (``stored``, then ``_id``), one more than ``q.limit``
         so the caller knows whether there is a next page. With filters, the statements that match by their
         own keys and those that match through their target are read apart (each an index range) and merged."""
-        order = ASCENDING if q.ascending else DESCENDING
-        sort = [("stored", order), ("_id", order)]
         refs = (False, True) if q.conditions() else (False,)
-        pages = [
-            await self.statements.find(filter_of(q, authority_key, ref=r), _READ)
-            .sort(sort)
-            .limit(q.limit + 1)
-            .to_list(None)
-            for r in refs
-        ]
+        pages = [await self._page(q, filter_of(q, authority_key, ref=r)) for r in refs]
         if len(pages) == 1:
             return pages[0]
         merged: list[Doc] = []
@@ -132,3 +126,28 @@ class StatementStore:
                 seen.add(d["_id"])
                 merged.append(d)
         return merged[: q.limit + 1]
+
+    async def _page(self, q: StatementQuery, f: dict[str, Any]) -> list[Doc]:
+        """The first ``q.limit + 1`` documents ``f`` matches, in read order. Newest first, it looks in
+        growing windows of ``stored`` (:data:`WINDOWS`) back from the cursor, ``until`` or now: once a
+        window holds enough, they are the newest of all (everything outside it is older). The local
+        database sorts in memory whatever the filter matches, so a narrow range is what keeps a read of the
+        newest statements from sorting them all; on MongoDB each try is one index range."""
+        order = ASCENDING if q.ascending else DESCENDING
+        n = q.limit + 1
+
+        async def run(flt: dict[str, Any]) -> list[Doc]:
+            cursor = self.statements.find(flt, _READ).sort([("stored", order), ("_id", order)])
+            return await cursor.limit(n).to_list(None)
+
+        if q.ascending:
+            return await run(f)
+        top = q.after[0] if q.after is not None else q.until or datetime.now(UTC)
+        for window in WINDOWS:
+            lower = top - window
+            if q.since is not None and q.since >= lower:
+                break
+            docs = await run({**f, "stored": {**f.get("stored", {}), "$gt": lower}})
+            if len(docs) >= n:
+                return docs
+        return await run(f)
