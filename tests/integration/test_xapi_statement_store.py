@@ -69,3 +69,11 @@ async def test_a_voided_statement_meets_no_filter(mongo: Any) -> None:
     assert {d["_id"] for d in await store.find(parse_query([("verb", "http://v/x")], V))} == {kept}
     got = await store.get(voided)
     assert got is not None and got["voided"]
+
+
+async def test_extreme_since_and_until_are_read_as_given(mongo: Any) -> None:
+    store = await _store(mongo)
+    sid = await _put(store, datetime.now(UTC))
+    assert await store.find(parse_query([("until", "0001-01-01T00:00:00Z")], V)) == []
+    got = await store.find(parse_query([("since", "0001-01-01T00:00:00Z"), ("until", "9999-12-31T23:59:59Z")], V))
+    assert [d["_id"] for d in got] == [sid]

@@ -120,6 +120,8 @@ def test_filters_are_parsed_and_limit_zero_is_the_maximum() -> None:
         [("agent", "{")],
         [("agent", json.dumps({"objectType": "Group", "member": []}))],
         [("cursor", "!!")],
+        [("until", "9999-12-31T23:59:59-01:00")],
+        [("cursor", "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5LCAieCJd")],  # [99999999999999999999, "x"]
     ],
 )
 def test_bad_parameters_are_400(items: list[tuple[str, str]]) -> None:

@@ -124,9 +124,9 @@ def _bool(name: str, value: str) -> bool:
 def _time(name: str, value: str) -> datetime:
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise XapiError(f"{name}: must be an ISO 8601 timestamp") from None
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def encode_cursor(stored: datetime, statement_id: str) -> str:
@@ -140,7 +140,7 @@ def decode_cursor(token: str) -> tuple[datetime, str]:
         if not isinstance(ms, int) or not isinstance(sid, str):
             raise ValueError(token)
         return datetime.fromtimestamp(ms / 1000, UTC), sid
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, OverflowError, OSError, binascii.Error):
         raise XapiError("cursor: not a paging token from this LRS (use the more URL as given)") from None
 
 

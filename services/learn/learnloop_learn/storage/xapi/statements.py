@@ -144,6 +144,8 @@ class StatementStore:
             return await run(f)
         top = q.after[0] if q.after is not None else q.until or datetime.now(UTC)
         for window in WINDOWS:
+            if top - datetime.min.replace(tzinfo=UTC) <= window:  # an until near year 1: no window below it
+                break
             lower = top - window
             if q.since is not None and q.since >= lower:
                 break
