@@ -633,3 +633,21 @@ async def test_a_credential_with_statements_read_mine_reads_only_what_it_wrote(l
     r = await lrs.api.learn.get("/xapi/statements", params={"statementId": other}, headers=mine)
     assert r.status_code == 404
     assert set(await lrs.ids(activity=lrs.activity())) == {own, other}
+
+
+async def test_a_body_nested_too_deeply_is_400(lrs: Lrs) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    r = await lrs.api.learn.post(
+        "/xapi/statements", content=body, headers={**lrs.headers, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+
+
+async def test_a_statement_nested_deeper_than_the_database_stores_is_400(lrs: Lrs) -> None:
+    deep: dict[str, Any] = {}
+    cur = deep
+    for _ in range(150):
+        cur["x"] = {}
+        cur = cur["x"]
+    r = await lrs.post(lrs.statement(result={"extensions": {"http://example.com/deep": deep}}))
+    assert r.status_code == 400, r.text

@@ -377,3 +377,29 @@ def test_multipart_with_lf_line_endings_is_read_consistently() -> None:
     body = b"--b\nContent-Type: application/json\n\n[]\n--b\nX-Experience-API-Hash: h\n\nhere\r\n\n--b--\n"
     parts = parse(body, "multipart/mixed; boundary=b")
     assert [p.body for p in parts] == [b"[]", b"here\r\n"]
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    cur = root
+    for _ in range(depth - 1):
+        cur["x"] = {}
+        cur = cur["x"]
+    return root
+
+
+def test_deeply_nested_extensions_are_compared_and_formatted_without_recursion_errors() -> None:
+    s = statement(result={"extensions": {"http://e": _nested(900)}})
+    twin = json.loads(json.dumps(s))
+    assert same_statement(s, twin)
+    assert ids_format(s)["result"] == s["result"]
+    assert canonical_format(s, ["en"])["result"] == s["result"]
+
+
+def test_nesting_depth_is_measured_without_recursion() -> None:
+    from learnloop_learn.domain.xapi.statements import MAX_DEPTH, too_deep
+
+    assert not too_deep(_nested(MAX_DEPTH))
+    assert too_deep(_nested(MAX_DEPTH + 1))
+    assert too_deep([_nested(MAX_DEPTH)]) and not too_deep([_nested(MAX_DEPTH)], MAX_DEPTH + 1)
+    assert too_deep(_nested(5000))

@@ -62,6 +62,8 @@ def _loads(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise XapiError("the body is not JSON") from None
+    except RecursionError:
+        raise XapiError("the body nests JSON too deeply") from None
 
 
 async def _statements_body(request: Request) -> tuple[Any, list[Part]]:

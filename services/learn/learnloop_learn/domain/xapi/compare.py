@@ -93,10 +93,8 @@ def _context(c: object) -> object:
 
 
 def _plain(v: object) -> object:
-    if isinstance(v, Mapping):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
+    """A part compared as it is (statements come from JSON: dicts and lists). Not copied: nothing here
+    changes it, and copying recursively would need a stack frame per level of a deep extension."""
     return v
 
 

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-import copy
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,6 +55,13 @@ def pick_language(lang_map: dict[str, Any], preferred: Sequence[str]) -> dict[st
         return {lower["und"]: lang_map[lower["und"]]}
     key = next(iter(lang_map))
     return {key: lang_map[key]}
+
+
+def _copy(statement: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy. Through JSON, not ``copy.deepcopy``: a statement nests as deep as the JSON parser
+    allowed, and deepcopy needs twice the stack for it."""
+    out: dict[str, Any] = json.loads(json.dumps(statement))
+    return out
 
 
 def _agent_ids(a: Any) -> Any:
@@ -106,7 +113,7 @@ def _walk(s: dict[str, Any], agent: Callable[[Any], Any], activity: Callable[[An
 
 def ids_format(statement: dict[str, Any]) -> dict[str, Any]:
     """The ``ids`` form of a statement (a new dict)."""
-    s = _walk(copy.deepcopy(statement), _agent_ids, _activity_ids)
+    s = _walk(_copy(statement), _agent_ids, _activity_ids)
     if isinstance(s.get("verb"), dict):
         s["verb"] = {"id": s["verb"].get("id")}
     return s
@@ -130,7 +137,7 @@ def canonical_format(statement: dict[str, Any], preferred: Sequence[str]) -> dic
                         c["description"] = reduce(c["description"])
         return a
 
-    s = _walk(copy.deepcopy(statement), lambda a: a, activity)
+    s = _walk(_copy(statement), lambda a: a, activity)
     sub = s.get("object")
     holders: list[dict[str, Any]] = [s, sub] if isinstance(sub, dict) else [s]
     for holder in holders:

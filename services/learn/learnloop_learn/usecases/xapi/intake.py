@@ -24,7 +24,17 @@ from ...domain.xapi.compare import same_statement
 from ...domain.xapi.errors import XapiError
 from ...domain.xapi.multipart import Part
 from ...domain.xapi.scopes import XapiCaller
-from ...domain.xapi.statements import FILTER_FIELDS, VOIDED, prepare, ref_fields, ref_keys, ref_target, stored_document
+from ...domain.xapi.statements import (
+    FILTER_FIELDS,
+    MAX_DEPTH,
+    VOIDED,
+    prepare,
+    ref_fields,
+    ref_keys,
+    ref_target,
+    stored_document,
+    too_deep,
+)
 from ...domain.xapi.validation import validate_statements
 from ...storage.xapi.attachments import AttachmentStore
 from ...storage.xapi.statements import StatementStore
@@ -55,6 +65,8 @@ class StatementIntake:
             raise XapiError(f"at most {MAX_BATCH} statements per request")
         if isinstance(body, list) and not body:
             raise XapiError("the batch is empty")
+        if too_deep(body, MAX_DEPTH + 1):
+            raise XapiError(f"a statement nests JSON deeper than {MAX_DEPTH} levels")
         statements = validate_statements(body, version)
         contents = match_parts(statements, parts)
         stored = utcnow()
