@@ -651,3 +651,11 @@ async def test_a_statement_nested_deeper_than_the_database_stores_is_400(lrs: Lr
         cur = cur["x"]
     r = await lrs.post(lrs.statement(result={"extensions": {"http://example.com/deep": deep}}))
     assert r.status_code == 400, r.text
+
+
+async def test_extensions_keep_keys_with_dots_and_dollars(lrs: Lrs) -> None:
+    ext = {"http://example.com/ext.v1": {"a.b": 1, "$c": [1, {"$d": "e"}]}}
+    s = lrs.statement(result={"extensions": ext}, context={"extensions": ext})
+    sid = (await lrs.post(s)).json()[0]
+    got = (await lrs.get(statementId=sid)).json()
+    assert got["result"]["extensions"] == ext and got["context"]["extensions"] == ext
