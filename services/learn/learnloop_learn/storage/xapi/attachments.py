@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnloop_shared.mongo import Doc
+from learnloop_shared.mongo import Doc, upsert_many
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -29,7 +29,8 @@ class AttachmentStore:
             )
             for sha2, content, ctype in items
         ]
-        await self.attachments.bulk_write(ops, ordered=False)
+        # Two intakes upserting the same content at once: one insert wins, the other's is the same bytes.
+        await upsert_many(self.attachments, ops)
 
     async def get_many(self, hashes: Sequence[str]) -> dict[str, Doc]:
         if not hashes:
