@@ -140,6 +140,12 @@ DIRECTORY_WRITE = expect(403, 403, 200, 403, 403)
 OWNER_ONLY = expect(200, 404, 404, 404, 404)
 PUBLIC = expect(200, 200, 200, 200, 200, 200)
 
+XAPI_S = {
+    "actor": {"mbox": "mailto:matrix@example.com"},
+    "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+    "object": {"id": "http://example.com/matrix"},
+}
+
 # (service, method, route as in the OpenAPI document, expected, request: world → (path, json body))
 MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
     # share: directory
@@ -384,6 +390,16 @@ MATRIX: list[tuple[str, str, str, dict[str, int], Any]] = [
     ("notify", "GET", "/inbox/{name}", PUBLIC, lambda w: ("/inbox/inbox.js", None)),
     ("learn", "GET", "/dashboard", PUBLIC, lambda w: ("/dashboard", None)),  # the author's dashboard page
     ("learn", "GET", "/dashboard/{name}", PUBLIC, lambda w: ("/dashboard/dashboard.js", None)),
+    # xAPI statements: only xapi:read / xapi:write tokens or LRS credentials (none of these roles)
+    ("learn", "GET", "/xapi/statements", expect(403, 403, 403, 403, 403), lambda w: ("/xapi/statements", None)),
+    ("learn", "POST", "/xapi/statements", expect(403, 403, 403, 403, 403), lambda w: ("/xapi/statements", XAPI_S)),
+    (
+        "learn",
+        "PUT",
+        "/xapi/statements",
+        expect(403, 403, 403, 403, 403),
+        lambda w: (f"/xapi/statements?statementId={uuid.uuid4()}", XAPI_S),
+    ),
 ]
 # Routes left out of the OpenAPI document on purpose; GET /metrics exists only with OTEL_METRICS_EXPORTER=prometheus.
 HIDDEN = {
@@ -399,6 +415,8 @@ async def _call(client: httpx.AsyncClient, method: str, path: str, body: Any, he
     if path.endswith("/stream"):  # an endless response: the status is all we need
         async with client.stream(method, path, headers=headers) as r:
             return r.status_code
+    if path.startswith("/xapi/"):  # without it, xAPI answers 400 before it looks at the caller
+        headers = {**headers, "X-Experience-API-Version": "1.0.3"}
     r = await client.request(method, path, json=body, headers=headers, follow_redirects=False)
     if r.status_code >= 400:
         assert r.headers["content-type"] == "application/problem+json", r.text

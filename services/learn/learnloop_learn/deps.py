@@ -28,6 +28,7 @@ from .storage.migrations import adopt_completed_progress, adopt_legacy_recipient
 from .storage.questions import QuestionStore
 from .storage.rounds import RoundStore
 from .storage.state import StateReader
+from .storage.xapi.attachments import AttachmentStore
 from .storage.xapi.credentials import CredentialStore
 from .storage.xapi.documents import DocumentStore
 from .storage.xapi.forwarding import ForwardingStore
@@ -49,6 +50,7 @@ from .usecases.xapi.forwarding import Forwarding, ForwardSettings
 from .usecases.xapi.intake import StatementIntake
 from .usecases.xapi.loop_in import LoopIn, LoopInSettings
 from .usecases.xapi.loop_out import LoopOut
+from .usecases.xapi.reading import StatementReader
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class XapiDeps:
     documents: Documents
     activities: Activities
     lrs_credentials: LrsCredentials
+    attachments: AttachmentStore
+    reader: StatementReader
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     acknowledging = Acknowledging(store, checks, rt.outbox, settings.topics.acknowledgements, rt.source)
     statements = StatementStore(rt.db)
     await statements.ensure_indexes()
-    intake = StatementIntake(statements)
+    attachments = AttachmentStore(rt.db)
+    intake = StatementIntake(statements, attachments)
     credentials = CredentialStore(rt.db)
     documents = DocumentStore(rt.db)
     await documents.ensure_indexes()
@@ -153,6 +158,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         documents=Documents(documents, settings.xapi_document_max_bytes),
         activities=Activities(documents, lookups, f"{public_url}/xapi/credentials"),
         lrs_credentials=LrsCredentials(credentials, lookups, settings.lrs_max_credentials),
+        attachments=attachments,
+        reader=StatementReader(statements, attachments),
     )
     xapi.intake.after_store.append(xapi.activities.after_store)
     if xapi.forwarder is not None:

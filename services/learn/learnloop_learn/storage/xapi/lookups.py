@@ -9,6 +9,8 @@ from learnloop_shared.mongo import Doc
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ...domain.xapi.statements import AGENT
+
 
 class LrsLookups:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
@@ -25,8 +27,9 @@ class LrsLookups:
         return await self.credentials.count_documents({}, limit=limit)
 
     async def agents_in_statements(self, key: str, limit: int) -> list[dict[str, Any]]:
-        """The actor and object of the latest ``limit`` statements about the agent ``key`` (``agents`` index)."""
-        cursor = self.statements.find({"agents": key}, {"statement.actor": 1, "statement.object": 1})
+        """The actor and object of the latest ``limit`` statements about the agent ``key`` (the statements'
+        one index, ``keys``: see ``domain.xapi.statements``)."""
+        cursor = self.statements.find({"keys": AGENT + key}, {"statement.actor": 1, "statement.object": 1})
         out: list[dict[str, Any]] = []
         async for d in cursor.sort("stored", DESCENDING).limit(limit):
             for part in ("actor", "object"):
