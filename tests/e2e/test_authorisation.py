@@ -416,7 +416,7 @@ async def _call(client: httpx.AsyncClient, method: str, path: str, body: Any, he
         async with client.stream(method, path, headers=headers) as r:
             return r.status_code
     if path.startswith("/xapi/"):  # without it, xAPI answers 400 before it looks at the caller
-        headers = {**headers, "X-Experience-API-Version": "1.0.3"}
+        headers = {"X-Experience-API-Version": "1.0.3", **headers}
     r = await client.request(method, path, json=body, headers=headers, follow_redirects=False)
     if r.status_code >= 400:
         assert r.headers["content-type"] == "application/problem+json", r.text

@@ -659,3 +659,18 @@ async def test_extensions_keep_keys_with_dots_and_dollars(lrs: Lrs) -> None:
     sid = (await lrs.post(s)).json()[0]
     got = (await lrs.get(statementId=sid)).json()
     assert got["result"]["extensions"] == ext and got["context"]["extensions"] == ext
+
+
+# Data 4.5 (2.0.0): timestamps are converted to UTC rather than refused; 1.0.3 keeps them as sent.
+
+
+async def test_a_timestamp_with_an_offset_is_stored_in_utc_under_2_0_0_and_as_sent_under_1_0_3(lrs: Lrs) -> None:
+    sid = str(uuid.uuid4())
+    r = await lrs.put(sid, lrs.statement(timestamp="2024-03-01T12:30:00.250+02:00"))
+    assert r.status_code == 204, r.text
+    r = await lrs.get(statementId=sid)
+    assert r.status_code == 200, r.text
+    expected = "2024-03-01T10:30:00.250Z" if lrs.version == "2.0.0" else "2024-03-01T12:30:00.250+02:00"
+    assert r.json()["timestamp"] == expected
+    r = await lrs.put(sid, lrs.statement(timestamp="2024-03-01T12:30:00.250+02:00"))
+    assert r.status_code == 204, r.text  # the same statement again: the comparison sees the same instant

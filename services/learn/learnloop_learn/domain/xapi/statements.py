@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .agents import agent_keys, ifi_key
-from .validation import normalise
+from .validation import normalise, utc_timestamp
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 REF = "@"
@@ -78,12 +78,15 @@ def iso(at: datetime) -> str:
 
 def prepare(statement: dict[str, Any], *, authority: dict[str, Any], stored: datetime, version: str) -> dict[str, Any]:
     """Set what the LRS sets on a valid statement: ``id`` if absent, ``stored``, ``timestamp`` (= stored when
-    absent), ``authority`` (the caller's, replacing any sent) and ``version``. Returns the same dict."""
+    absent; in UTC under 2.0.0), ``authority`` (the caller's, replacing any sent) and ``version``. Returns the
+    same dict."""
     normalise(statement)
     statement.setdefault("id", str(uuid.uuid4()))
     statement["id"] = str(statement["id"]).lower()
     statement["stored"] = iso(stored)
     statement.setdefault("timestamp", statement["stored"])
+    if not version.startswith("1."):  # xAPI 2.0.0: the LRS converts timestamps to UTC rather than refuse offsets
+        statement["timestamp"] = utc_timestamp(statement["timestamp"])
     statement["authority"] = authority
     statement.setdefault("version", "1.0.0" if version.startswith("1.") else version)
     return statement
