@@ -1,4 +1,5 @@
-"""The LRS skeleton over real sockets: a statement posted with a Bearer token is read back by id."""
+"""The LRS with a Bearer token over real sockets: a statement posted is read back by id, with the user as its
+authority; a request without the version header is 400 and still carries the header."""
 
 from __future__ import annotations
 
