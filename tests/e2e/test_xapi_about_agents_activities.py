@@ -31,11 +31,15 @@ async def test_about_needs_no_version_header_nor_authentication(api) -> None:  #
     r = await api.learn.get("/xapi/about")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["version"] == ["1.0.3", "2.0.0"]
+    assert body["version"] == ["1.0.0", "1.0.1", "1.0.2", "1.0.3", "2.0.0"]
     assert isinstance(body["extensions"], dict)
     assert r.headers["X-Experience-API-Version"] == "2.0.0"
     r = await api.learn.get("/xapi/about", headers={"X-Experience-API-Version": "1.0.3"})
     assert r.status_code == 200 and r.headers["X-Experience-API-Version"] == "1.0.3"
+    # ADL 1.0.3 suite XAPI-00316/00317: to a 1.0.x client, only 1.0.x versions, 1.0.1 among them
+    assert r.json()["version"] == ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]
+    r = await api.learn.get("/xapi/about", headers={"X-Experience-API-Version": "2.0.0"})
+    assert r.status_code == 200 and "2.0.0" in r.json()["version"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)

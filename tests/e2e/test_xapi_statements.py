@@ -151,6 +151,16 @@ async def test_post_of_a_batch_with_a_conflict_is_409_and_stores_nothing_of_it(l
     assert (await lrs.get(statementId=fresh)).status_code == 404
 
 
+async def test_post_of_only_statements_stored_before_is_204_and_changes_nothing(lrs: Lrs) -> None:
+    """ADL suite (Communication 2.1.1): a statement PUT, then POSTed again, answers 409 or 204."""
+    s = lrs.statement(id=str(uuid.uuid4()))
+    assert (await lrs.put(s["id"], s)).status_code == 204
+    r = await lrs.post(s)
+    assert r.status_code == 204, r.text
+    assert r.headers["X-Experience-API-Version"] == lrs.version
+    assert await lrs.ids(activity=lrs.activity()) == [s["id"]]
+
+
 async def test_post_of_stored_statements_again_is_200_and_stores_the_new_ones(lrs: Lrs) -> None:
     old = lrs.statement(id=str(uuid.uuid4()))
     assert (await lrs.post(old)).status_code == 200

@@ -10,14 +10,17 @@ from fastapi.responses import JSONResponse
 from ...deps import Deps, LearnDeps
 from ...domain.xapi.documents import activity_param, agent_param, only_parameters
 from ...domain.xapi.scopes import XapiCaller
-from ...domain.xapi.versions import LATEST
+from ...domain.xapi.versions import HEADER, LATEST, V103
 from .auth import Caller, require
 from .route import XapiAboutRoute, XapiRoute, xapi_version
 
 router = APIRouter(prefix="/xapi", tags=["xapi"], route_class=XapiRoute)
 about_router = APIRouter(prefix="/xapi", tags=["xapi"], route_class=XapiAboutRoute)
 
-VERSIONS = ["1.0.3", LATEST]
+# Every 1.0.x is answered as 1.0.3 (``versions.negotiate``: patch versions are compatible), so the LRS
+# speaks each of them. A 1.0.x client is told only of 1.0.x: the 1.0.3 spec allows no other value there.
+VERSIONS_1 = ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]
+VERSIONS = [*VERSIONS_1, LATEST]
 # Reading what the LRS knows of Activities and Agents: a statement reader's or a profile reader's right.
 READ_ACTIONS = ("statements/read", "profile/read")
 
@@ -44,8 +47,10 @@ async def _person(request: Request, deps: LearnDeps, caller: XapiCaller, agent: 
     return JSONResponse(await deps.xapi.activities.person(obj, key))
 
 
-def _about() -> JSONResponse:
-    body: dict[str, Any] = {"version": VERSIONS, "extensions": {}}
+def _about(request: Request) -> JSONResponse:
+    """The versions the LRS speaks: to a request that says it speaks 1.0.x, the 1.0.x ones."""
+    one_oh = request.headers.get(HEADER) is not None and xapi_version(request) == V103
+    body: dict[str, Any] = {"version": VERSIONS_1 if one_oh else VERSIONS, "extensions": {}}
     return JSONResponse(body)
 
 
@@ -77,10 +82,10 @@ async def head_agents(request: Request, deps: Deps, caller: Caller, agent: str |
     responses={200: {"description": "The xAPI versions the LRS speaks", **_JSON}},
     summary="About the LRS (no authentication, no version header)",
 )
-async def about() -> JSONResponse:
-    return _about()
+async def about(request: Request) -> JSONResponse:
+    return _about(request)
 
 
 @about_router.head("/about", responses=_HEAD, summary="Headers of /xapi/about")
-async def head_about() -> Response:
-    return head_of(_about())
+async def head_about(request: Request) -> Response:
+    return head_of(_about(request))

@@ -87,11 +87,15 @@ def _no_params(request: Request, *allowed: str) -> None:
         raise XapiError(f"unknown parameter {extra[0]!r}")
 
 
-async def post_statements(request: Request, deps: Deps, caller: Caller) -> JSONResponse:
+async def post_statements(request: Request, deps: Deps, caller: Caller) -> Response:
+    """200 with the ids; 204 when every statement was stored before, the same (nothing changed: the ADL suite
+    accepts only 204 or 409 for a statement POSTed again after a PUT)."""
     require(caller, "statements/write")
     _no_params(request)
     body, parts = await _statements_body(request)
-    ids = await deps.xapi.intake.store(body, caller, xapi_version(request), parts)
+    ids, new = await deps.xapi.intake.store_counting(body, caller, xapi_version(request), parts)
+    if new == 0:
+        return Response(status_code=204)
     return JSONResponse(ids)
 
 
@@ -102,7 +106,10 @@ router.add_api_route(
     methods=["POST"],
     summary="Store statements (one or a list), with attachments as multipart/mixed",
     openapi_extra={"requestBody": _BODY, "parameters": [_VERSION_HEADER]},
-    responses={200: {"description": "The ids of the statements, in order", "content": {"application/json": {}}}},
+    responses={
+        200: {"description": "The ids of the statements, in order", "content": {"application/json": {}}},
+        204: {"description": "Every statement was stored before, the same: nothing changed"},
+    },
     route_class_override=AlternateRoute,
 )
 

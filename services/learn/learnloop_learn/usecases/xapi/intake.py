@@ -61,6 +61,13 @@ class StatementIntake:
         """Store one statement or a list (with the attachment ``parts`` of a multipart request); returns their
         ids in order. Raises :class:`XapiError` (400 invalid, 409 an id stored before with a different
         statement). See the module docstring for duplicates, conflicts and voiding."""
+        ids, _ = await self.store_counting(body, caller, version, parts)
+        return ids
+
+    async def store_counting(
+        self, body: Any, caller: XapiCaller, version: str, parts: Sequence[Part] = ()
+    ) -> tuple[list[str], int]:
+        """:meth:`store`, and how many of the statements were new (0: each was stored before, the same)."""
         if isinstance(body, list) and len(body) > MAX_BATCH:
             raise XapiError(f"at most {MAX_BATCH} statements per request")
         if isinstance(body, list) and not body:
@@ -95,7 +102,7 @@ class StatementIntake:
         if new_docs:
             for hook in self.after_store:
                 await hook(new_docs)
-        return ids
+        return ids, len(new_docs)
 
     async def _fill_refs(self, docs: list[Doc]) -> None:
         """``ref`` and the ``@`` keys of statements whose object is a StatementRef (targets in the batch or
