@@ -32,7 +32,6 @@ from .storage.xapi.attachments import AttachmentStore
 from .storage.xapi.credentials import CredentialStore
 from .storage.xapi.documents import DocumentStore
 from .storage.xapi.forwarding import ForwardingStore
-from .storage.xapi.lookups import LrsLookups
 from .storage.xapi.loop import LoopStore
 from .storage.xapi.statements import StatementStore
 from .usecases.acknowledging import Acknowledging
@@ -126,7 +125,6 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
     credentials = CredentialStore(rt.db)
     documents = DocumentStore(rt.db)
     await documents.ensure_indexes()
-    lookups = LrsLookups(rt.db)
     public_url = settings.learn_public_url.rstrip("/")
     loop_store = LoopStore(rt.db)
     await loop_store.ensure_indexes()
@@ -156,8 +154,8 @@ async def build_deps(rt: Runtime[LearnSettings]) -> LearnDeps:
         forwarding=await forwarding_store(rt),
         forwarder=forwarder(rt),
         documents=Documents(documents, settings.xapi_document_max_bytes),
-        activities=Activities(documents, lookups, f"{public_url}/xapi/credentials"),
-        lrs_credentials=LrsCredentials(credentials, lookups, settings.lrs_max_credentials),
+        activities=Activities(documents, credentials, statements, f"{public_url}/xapi/credentials"),
+        lrs_credentials=LrsCredentials(credentials, settings.lrs_max_credentials),
         attachments=attachments,
         reader=StatementReader(statements, attachments),
     )

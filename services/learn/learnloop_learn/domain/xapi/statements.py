@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .agents import agent_keys, ifi_key
-from .validation import normalise, utc_timestamp
+from .validation import VOIDED_VERB, normalise, utc_timestamp
 
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+VOIDED = VOIDED_VERB
 REF = "@"
 ALL = "*"
 FILTER_FIELDS = ("agents", "related_agents", "verb", "activity", "related_activities", "registration", "authority_key")

@@ -7,6 +7,7 @@ at creation. Verified credentials are cached for ``cache_s`` so a revoked key st
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import secrets
@@ -61,6 +62,15 @@ class CredentialStore:
 
     async def list(self, limit: int = 1000) -> list[Doc]:
         return await self.credentials.find({}, {"secret_sha256": 0}).sort("created_at", 1).limit(limit).to_list(None)
+
+    async def scopes_of(self, key: str) -> builtins.list[str] | None:
+        """The scopes of the credential ``key``, None when it does not exist (revoked); not cached."""
+        doc = await self.credentials.find_one({"_id": key}, {"scopes": 1})
+        return None if doc is None else list(doc["scopes"])
+
+    async def count(self, limit: int) -> int:
+        """How many credentials exist, counted up to ``limit``."""
+        return await self.credentials.count_documents({}, limit=limit)
 
     async def revoke(self, key: str) -> bool:
         self._cache.pop(key, None)

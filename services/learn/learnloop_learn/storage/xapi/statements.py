@@ -20,7 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from ...domain.xapi.query import StatementQuery
-from ...domain.xapi.statements import ALL, AUTHORITY, REF, VOIDED, VOIDS
+from ...domain.xapi.statements import AGENT, ALL, AUTHORITY, REF, VOIDED, VOIDS
 
 # Newest-first reads look back this far first, then further (``StatementStore._page``).
 WINDOWS = (timedelta(minutes=1), timedelta(minutes=15), timedelta(hours=4), timedelta(days=3), timedelta(days=45))
@@ -153,3 +153,14 @@ class StatementStore:
             if len(docs) >= n:
                 return docs
         return await run(f)
+
+    async def agents_seen(self, key: str, limit: int) -> list[dict[str, Any]]:
+        """The actor and object of the latest ``limit`` statements the agent ``key`` is actor or object of."""
+        cursor = self.statements.find({"keys": AGENT + key}, {"statement.actor": 1, "statement.object": 1})
+        out: list[dict[str, Any]] = []
+        async for d in cursor.sort("stored", DESCENDING).limit(limit):
+            for part in ("actor", "object"):
+                value = d["statement"].get(part)
+                if isinstance(value, dict):
+                    out.append(value)
+        return out

@@ -6,7 +6,6 @@ from learnloop_shared.events import utcnow
 
 from ...domain.xapi.credentials import Credential, CredentialCreated, CredentialIn
 from ...storage.xapi.credentials import CredentialStore
-from ...storage.xapi.lookups import LrsLookups
 
 
 class TooManyCredentials(Exception):
@@ -16,13 +15,12 @@ class TooManyCredentials(Exception):
 class LrsCredentials:
     """``max_count`` caps how many credentials exist (a soft cap: two creations racing may pass it by one)."""
 
-    def __init__(self, store: CredentialStore, lookups: LrsLookups, max_count: int) -> None:
+    def __init__(self, store: CredentialStore, max_count: int) -> None:
         self._store = store
-        self._lookups = lookups
         self.max_count = max_count
 
     async def create(self, body: CredentialIn, created_by: str) -> CredentialCreated:
-        if await self._lookups.count_credentials(self.max_count) >= self.max_count:
+        if await self._store.count(self.max_count) >= self.max_count:
             raise TooManyCredentials(f"the LRS holds {self.max_count} credentials already: revoke some first")
         scopes: list[str] = sorted(set(body.scopes))
         doc, secret = await self._store.create(body.name, scopes, created_by, utcnow())

@@ -27,8 +27,9 @@ from ...domain.xapi.documents import (
 )
 from ...domain.xapi.errors import XapiError
 from ...domain.xapi.scopes import XapiCaller
+from ...storage.xapi.credentials import CredentialStore
 from ...storage.xapi.documents import DocumentStore
-from ...storage.xapi.lookups import LrsLookups
+from ...storage.xapi.statements import StatementStore
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5  # compare-and-set rounds before a write under heavy contention gives up (409)
@@ -109,9 +110,16 @@ class Activities:
     """Canonical Activity definitions, kept from statements whose authority may ``define``, and the Person
     the LRS knows for an Agent."""
 
-    def __init__(self, store: DocumentStore, lookups: LrsLookups, credentials_home_page: str) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        credentials: CredentialStore,
+        statements: StatementStore,
+        credentials_home_page: str,
+    ) -> None:
         self._store = store
-        self._lookups = lookups
+        self._credentials = credentials
+        self._statements = statements
         self._credentials_home_page = credentials_home_page
 
     async def _may_define(self, authority: Mapping[str, Any]) -> bool:
@@ -120,7 +128,7 @@ class Activities:
         account = authority.get("account")
         if not isinstance(account, Mapping) or account.get("homePage") != self._credentials_home_page:
             return True
-        scopes = await self._lookups.credential_scopes(str(account.get("name")))
+        scopes = await self._credentials.scopes_of(str(account.get("name")))
         return scopes is not None and XapiCaller({}, "", frozenset(scopes)).may("define")
 
     async def after_store(self, docs: Sequence[Doc]) -> None:
@@ -154,7 +162,7 @@ class Activities:
     async def person(self, agent: Mapping[str, Any], key: str) -> dict[str, Any]:
         """The Person object: every name and IFI the LRS has seen for the Agent identified by ``key``."""
         seen: list[Mapping[str, Any]] = [agent]
-        for candidate in await self._lookups.agents_in_statements(key, PERSON_STATEMENTS):
+        for candidate in await self._statements.agents_seen(key, PERSON_STATEMENTS):
             if ifi_key(candidate) == key:
                 seen.append(candidate)
         person: dict[str, Any] = {"objectType": "Person"}
